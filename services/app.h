@@ -1,0 +1,48 @@
+#ifndef SHUXIANG_APP_H
+#define SHUXIANG_APP_H
+
+#include <time.h>
+
+#include "auth/auth.h"
+#include "auth/keys.h"
+#include "auth/password.h"
+#include "blob.h"
+#include "config.h"
+#include "db.h"
+#include "http/router.h"
+
+/*
+ * Everything a handler or command needs, built once by app_open() and immutable afterwards
+ * (members own their locks). Handed to every handler as its ctx.
+ */
+struct app {
+	struct config cfg;
+	struct keys keys;
+	struct db_pool *db;
+	struct blob_store *blobs;
+	struct pwhash *ph;
+	struct auth *auth;
+	struct router router;
+	time_t (*now)(void); /* the clock; tests of the scheduler inject their own */
+};
+
+/*
+ * Open the data directory of cfg (creating it, its folders and secret.key when missing), apply
+ * the migrations, and build the services. Errors are negative errnos; *err gets a sentence.
+ */
+int app_open(struct app **out, const struct config *cfg, char *err, size_t errlen);
+void app_close(struct app *app);
+
+/* The calling thread's database connection (see db_pool_get). */
+int app_db(struct app *app, struct db **db);
+
+/* Route tables of the services, added to app->router by app_open(). */
+extern const struct route auth_routes[];
+extern const size_t auth_routes_count;
+extern const struct route system_routes[];
+extern const size_t system_routes_count;
+
+/* The router's authenticator: session cookie or device bearer secret → req->who. */
+int app_authenticate(void *ctx, struct http_req *req);
+
+#endif

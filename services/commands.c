@@ -1,0 +1,398 @@
+/* Subcommands: parse their words, open the app, call domain code, print the result. */
+#include "commands.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "circulation/branch.h"
+#include "cli.h"
+#include "http/server.h"
+#include "log.h"
+#include "migrate.h"
+
+#define ERR_SIZE 512
+
+/* Parse words and settings, print help when asked; returns -1 to go on, else an exit code. */
+static int setup(int argc, char **argv, const char *usage, const char *const *own, struct cli *c,
+		 struct config *cfg, bool settings_help)
+{
+	char err[ERR_SIZE];
+	enum log_level lvl;
+
+	if (cli_parse(c, argc, argv, err, sizeof(err)) ||
+	    (!c->help && cli_config(c, cfg, own, err, sizeof(err)))) {
+		fprintf(stderr, "shuxiang: %s\nusage: %s\n", err, usage);
+		return 2;
+	}
+	if (c->help) {
+		printf("usage: %s\n\n", usage);
+		if (settings_help)
+			config_print_help(stdout);
+		else
+			printf("Common settings: --data DIR (default ./var), --config FILE. "
+			       "See `shuxiang serve --help` for all.\n");
+		return 0;
+	}
+	if (log_level_parse(cfg->log_level, &lvl) == 0)
+		log_init(lvl);
+	return -1;
+}
+
+static int open_app(const struct config *cfg, struct app **app)
+{
+	char err[ERR_SIZE];
+	int rc = app_open(app, cfg, err, sizeof(err));
+
+	if (rc)
+		fprintf(stderr, "shuxiang: %s\n", err);
+	return rc;
+}
+
+static void print_bind_url(const char *bind, int port)
+{
+	const char *host = strchr(bind, ':') ? NULL : bind;
+
+	if (strcmp(bind, "0.0.0.0") == 0)
+		host = "127.0.0.1";
+	if (host)
+		printf("listening on http://%s:%d\n", host, port);
+	else
+		printf("listening on http://[%s]:%d\n", strcmp(bind, "::") == 0 ? "::1" : bind,
+		       port);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct http_server_config hc;
+	struct http_server *srv = NULL;
+	struct config cfg;
+	struct app *app = NULL;
+	struct cli c;
+	sigset_t set;
+	int rc, sig = 0;
+
+	rc = setup(argc, argv, "shuxiang serve [--data DIR] [--port N] [--bind ADDR] [SETTINGS]",
+		   NULL, &c, &cfg, true);
+	if (rc >= 0)
+		return rc;
+	/* Block the stop signals before any thread starts, so that only sigwait() sees them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (open_app(&cfg, &app))
+		return 1;
+	hc = (struct http_server_config){
+		.bind = cfg.bind,
+		.port = (int)cfg.port,
+		.threads = (int)cfg.threads,
+		.conn_timeout = (int)cfg.conn_timeout,
+		.conn_limit = (int)cfg.conn_limit,
+		.per_ip_conn_limit = (int)cfg.per_ip_conn_limit,
+		.conn_memory = (size_t)cfg.conn_memory_kb << 10,
+		.default_max_body = (size_t)cfg.body_max_kb << 10,
+		.access_log = cfg.access_log,
+		.trust_proxy = cfg.trust_proxy,
+	};
+	rc = http_server_start(&srv, &hc, &app->router, app);
+	if (rc) {
+		fprintf(stderr, "shuxiang: cannot listen on %s:%lld: %s\n", cfg.bind, cfg.port,
+			strerror(-rc));
+		app_close(app);
+		return 1;
+	}
+	log_info("serve data=\"%s\" web_dir=\"%s\" threads=%lld", cfg.data, cfg.web_dir,
+		 cfg.threads);
+	print_bind_url(cfg.bind, http_server_port(srv));
+	fflush(stdout);
+	sigwait(&set, &sig);
+	log_info("stopping signal=%d", sig);
+	http_server_stop(srv);
+	app_close(app);
+	return 0;
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+	struct config cfg;
+	struct app *app;
+	struct db *db;
+	struct cli c;
+	int rc, level = 0;
+
+	rc = setup(argc, argv, "shuxiang migrate [--data DIR]", NULL, &c, &cfg, false);
+	if (rc >= 0)
+		return rc;
+	if (open_app(&cfg, &app))
+		return 1;
+	if (app_db(app, &db) == 0 && migrate_level(db, &level) == 0)
+		printf("database %s/shuxiang.db is at schema level %d (this build knows %d)\n",
+		       cfg.data, level, migrations_embedded[migrations_embedded_count - 1].version);
+	app_close(app);
+	return 0;
+}
+
+static int report(int rc, const char *what)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case -EEXIST:
+		fprintf(stderr, "shuxiang: %s: already exists\n", what);
+		break;
+	case -ENOENT:
+		fprintf(stderr, "shuxiang: %s: not found (for a branch: add it with "
+				"`shuxiang branch add --code CODE --name NAME`)\n",
+			what);
+		break;
+	case -EINVAL:
+		fprintf(stderr, "shuxiang: %s: invalid value (see --help)\n", what);
+		break;
+	default:
+		fprintf(stderr, "shuxiang: %s: %s\n", what, strerror(-rc));
+	}
+	return 1;
+}
+
+int cmd_user(int argc, char **argv)
+{
+	static const char usage[] =
+		"shuxiang user add --kind staff --role admin|cataloguer|circulation|content "
+		"--login NAME [--name 姓名] [--branch CODE]\n"
+		"       shuxiang user add --kind reader --card BARCODE [--name 姓名] [--phone 1xxxxxxxxxx] "
+		"[--branch CODE]\n"
+		"       shuxiang user passwd --login NAME | --card BARCODE   (prints a new password)";
+	static const char *const own[] = {"kind", "role", "login", "card", "name", "phone", "branch",
+					  NULL};
+	char password[AUTH_PASSWORD_LEN + 1];
+	const char *kind, *who;
+	struct config cfg;
+	struct app *app;
+	struct db *db;
+	struct cli c;
+	long long id = 0;
+	int rc;
+
+	rc = setup(argc, argv, usage, own, &c, &cfg, false);
+	if (rc >= 0)
+		return rc;
+	if (c.npos != 1 || (strcmp(c.pos[0], "add") != 0 && strcmp(c.pos[0], "passwd") != 0)) {
+		fprintf(stderr, "usage: %s\n", usage);
+		return 2;
+	}
+	kind = cli_opt(&c, "kind");
+	if (strcmp(c.pos[0], "add") == 0 &&
+	    (!kind || (strcmp(kind, "staff") != 0 && strcmp(kind, "reader") != 0) ||
+	     (strcmp(kind, "staff") == 0 && (!cli_opt(&c, "login") || !cli_opt(&c, "role"))) ||
+	     (strcmp(kind, "reader") == 0 && !cli_opt(&c, "card")))) {
+		fprintf(stderr, "usage: %s\n", usage);
+		return 2;
+	}
+	who = cli_opt(&c, "login") ? cli_opt(&c, "login") : cli_opt(&c, "card");
+	if (strcmp(c.pos[0], "passwd") == 0 && !who) {
+		fprintf(stderr, "usage: %s\n", usage);
+		return 2;
+	}
+	if (open_app(&cfg, &app))
+		return 1;
+	if ((rc = app_db(app, &db)))
+		goto out;
+	if (strcmp(c.pos[0], "passwd") == 0) {
+		rc = auth_reset_password(app->auth, db, who, password);
+		if (!rc)
+			printf("new password for %s (shown once; other sessions were signed out):\n%s\n",
+			       who, password);
+	} else if (strcmp(kind, "staff") == 0) {
+		rc = auth_create_staff(app->auth, db, cli_opt(&c, "login"), cli_opt(&c, "name"),
+				       cli_opt(&c, "role"), cli_opt(&c, "branch"), password, &id);
+		if (!rc)
+			printf("created staff account %lld: login %s, role %s\n"
+			       "password (shown once):\n%s\n",
+			       id, cli_opt(&c, "login"), cli_opt(&c, "role"), password);
+	} else {
+		rc = auth_create_reader(app->auth, db, cli_opt(&c, "card"), cli_opt(&c, "name"),
+					cli_opt(&c, "phone"), cli_opt(&c, "branch"), password, &id);
+		if (!rc)
+			printf("created reader account %lld: card %s\npassword (shown once):\n%s\n", id,
+			       cli_opt(&c, "card"), password);
+	}
+	sodium_memzero(password, sizeof(password));
+out:
+	app_close(app);
+	return report(rc, who ? who : "user");
+}
+
+int cmd_device(int argc, char **argv)
+{
+	static const char usage[] =
+		"shuxiang device add --kind kiosk|selfcheck|screen --branch CODE [--name NAME]";
+	static const char *const own[] = {"kind", "branch", "name", NULL};
+	char secret[AUTH_TOKEN_SIZE];
+	struct config cfg;
+	struct app *app;
+	struct db *db;
+	struct cli c;
+	long long id = 0;
+	int rc;
+
+	rc = setup(argc, argv, usage, own, &c, &cfg, false);
+	if (rc >= 0)
+		return rc;
+	if (c.npos != 1 || strcmp(c.pos[0], "add") != 0 || !cli_opt(&c, "kind") ||
+	    !cli_opt(&c, "branch")) {
+		fprintf(stderr, "usage: %s\n", usage);
+		return 2;
+	}
+	if (open_app(&cfg, &app))
+		return 1;
+	rc = app_db(app, &db);
+	if (!rc)
+		rc = auth_create_device(app->auth, db, cli_opt(&c, "kind"), cli_opt(&c, "branch"),
+					cli_opt(&c, "name"), secret, &id);
+	if (!rc)
+		printf("created %s device %lld at branch %s\n"
+		       "secret for its Authorization: Bearer header (shown once):\n%s\n",
+		       cli_opt(&c, "kind"), id, cli_opt(&c, "branch"), secret);
+	sodium_memzero(secret, sizeof(secret));
+	app_close(app);
+	return report(rc, cli_opt(&c, "branch"));
+}
+
+int cmd_branch(int argc, char **argv)
+{
+	static const char usage[] = "shuxiang branch add --code CODE --name 名称";
+	static const char *const own[] = {"code", "name", NULL};
+	struct config cfg;
+	struct app *app;
+	struct db *db;
+	struct cli c;
+	long long id = 0;
+	int rc;
+
+	rc = setup(argc, argv, usage, own, &c, &cfg, false);
+	if (rc >= 0)
+		return rc;
+	if (c.npos != 1 || strcmp(c.pos[0], "add") != 0 || !cli_opt(&c, "code") ||
+	    !cli_opt(&c, "name")) {
+		fprintf(stderr, "usage: %s\n", usage);
+		return 2;
+	}
+	if (open_app(&cfg, &app))
+		return 1;
+	rc = app_db(app, &db);
+	if (!rc)
+		rc = branch_add(db, cli_opt(&c, "code"), cli_opt(&c, "name"), &id);
+	if (!rc)
+		printf("created branch %lld: %s %s\n", id, cli_opt(&c, "code"), cli_opt(&c, "name"));
+	app_close(app);
+	return report(rc, cli_opt(&c, "code"));
+}
+
+static int copy_file(const char *from, const char *to, mode_t mode)
+{
+	char tmp[4200], buf[65536];
+	int in, out, rc = 0;
+	ssize_t n;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", to) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (out < 0) {
+		rc = -errno;
+		close(in);
+		return rc;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n) {
+			rc = -EIO;
+			break;
+		}
+	if (n < 0)
+		rc = -errno;
+	if (!rc && fsync(out) < 0)
+		rc = -errno;
+	close(in);
+	close(out);
+	if (!rc && rename(tmp, to) < 0)
+		rc = -errno;
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+int cmd_backup(int argc, char **argv)
+{
+	static const char usage[] = "shuxiang backup DEST [--data DIR]";
+	char from[4096], to[4096];
+	struct blob_store *dst = NULL;
+	struct config cfg;
+	struct app *app;
+	struct db *db;
+	struct cli c;
+	long copied = 0;
+	int rc;
+
+	rc = setup(argc, argv, usage, NULL, &c, &cfg, false);
+	if (rc >= 0)
+		return rc;
+	if (c.npos != 1) {
+		fprintf(stderr, "usage: %s\n", usage);
+		return 2;
+	}
+	if (open_app(&cfg, &app))
+		return 1;
+	if (mkdir(c.pos[0], 0700) < 0 && errno != EEXIST) {
+		rc = -errno;
+		goto out;
+	}
+	/* The keys first: a copy of the database is useless without the pepper. */
+	snprintf(from, sizeof(from), "%s/secret.key", cfg.data);
+	snprintf(to, sizeof(to), "%s/secret.key", c.pos[0]);
+	if ((rc = copy_file(from, to, 0600)))
+		goto out;
+	snprintf(to, sizeof(to), "%s/shuxiang.db", c.pos[0]);
+	if ((rc = app_db(app, &db)) || (rc = db_backup_to(db, to)))
+		goto out;
+	snprintf(to, sizeof(to), "%s/blobs", c.pos[0]);
+	if ((rc = blob_store_open(&dst, to)) || (rc = blob_store_copy(app->blobs, dst, &copied)))
+		goto out;
+	printf("backup of %s written to %s (database, %ld new blobs, keys)\n", cfg.data, c.pos[0],
+	       copied);
+out:
+	blob_store_close(dst);
+	app_close(app);
+	return report(rc, c.pos[0]);
+}
+
+int cmd_check(int argc, char **argv)
+{
+	char msg[512] = "";
+	struct config cfg;
+	struct app *app;
+	struct db *db;
+	struct cli c;
+	int rc;
+
+	rc = setup(argc, argv, "shuxiang check [--data DIR]   (PRAGMA integrity_check)", NULL, &c,
+		   &cfg, false);
+	if (rc >= 0)
+		return rc;
+	if (open_app(&cfg, &app))
+		return 1;
+	rc = app_db(app, &db);
+	if (!rc)
+		rc = db_integrity_check(db, msg, sizeof(msg));
+	printf("integrity_check: %s\n", rc == 0 ? "ok" : *msg ? msg : strerror(-rc));
+	app_close(app);
+	return rc ? 1 : 0;
+}

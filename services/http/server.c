@@ -1,0 +1,405 @@
+/*
+ * The only file that includes microhttpd.h: adapts MHD's callbacks to struct http_req /
+ * struct http_resp, enforces body caps, adds the security headers, writes the access log.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../log.h"
+
+struct http_server {
+	struct MHD_Daemon *d;
+	const struct router *router;
+	void *ctx;
+	struct http_server_config cfg;
+	int port;
+};
+
+struct conn_ctx {
+	struct http_req req;
+	struct http_resp resp;
+	struct arena *arena;
+	char *body;
+	size_t len, cap, max_body;
+	bool decided; /* resp already holds the answer (404/405/413): ignore the body */
+	bool queued;
+	struct timespec start;
+	char addr[INET6_ADDRSTRLEN];
+};
+
+static const char csp_page[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
+			       "img-src 'self' data: blob:; media-src 'self' blob:; "
+			       "connect-src 'self'; font-src 'self' data:; object-src 'none'; "
+			       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+static const char csp_api[] = "default-src 'none'; frame-ancestors 'none'";
+
+const char *http_req_header(struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_req_cookie(struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+const char *http_req_query(struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static enum http_method method_of(const char *m)
+{
+	static const struct {
+		const char *name;
+		enum http_method m;
+	} t[] = {{"GET", HTTP_GET},       {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},
+		 {"PUT", HTTP_PUT},       {"PATCH", HTTP_PATCH},   {"DELETE", HTTP_DELETE},
+		 {"OPTIONS", HTTP_OPTIONS}};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(m, t[i].name) == 0)
+			return t[i].m;
+	return HTTP_OTHER;
+}
+
+static void peer_address(struct MHD_Connection *conn, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(out, n, "-");
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)n);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+			  (socklen_t)n);
+}
+
+static bool is_loopback(const char *addr)
+{
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0;
+}
+
+/* Behind a trusted local proxy, the client is the last X-Forwarded-For entry it appended. */
+static void apply_proxy_headers(struct conn_ctx *c)
+{
+	const char *xff = http_req_header(&c->req, "X-Forwarded-For");
+	const char *proto = http_req_header(&c->req, "X-Forwarded-Proto");
+
+	if (proto && strcmp(proto, "https") == 0)
+		c->req.tls = true;
+	if (xff) {
+		const char *last = strrchr(xff, ',');
+		last = last ? last + 1 : xff;
+		while (*last == ' ')
+			last++;
+		if (*last && strlen(last) < sizeof(c->addr)) {
+			struct in6_addr a6;
+			struct in_addr a4;
+			if (inet_pton(AF_INET, last, &a4) == 1 || inet_pton(AF_INET6, last, &a6) == 1)
+				snprintf(c->addr, sizeof(c->addr), "%s", last);
+		}
+	}
+}
+
+static void add_headers(struct MHD_Response *r, const struct http_resp *resp)
+{
+	bool has_cc = false, has_csp = false;
+
+	for (int i = 0; i < resp->nheaders; i++) {
+		if (!resp->header_name[i] || !resp->header_value[i])
+			continue;
+		MHD_add_response_header(r, resp->header_name[i], resp->header_value[i]);
+		if (strcasecmp(resp->header_name[i], "Cache-Control") == 0)
+			has_cc = true;
+		if (strcasecmp(resp->header_name[i], "Content-Security-Policy") == 0)
+			has_csp = true;
+	}
+	if (resp->content_type)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "same-origin");
+	if (!has_csp) {
+		bool page = resp->content_type && strncmp(resp->content_type, "text/html", 9) == 0;
+		MHD_add_response_header(r, "Content-Security-Policy", page ? csp_page : csp_api);
+	}
+	/* API answers may carry personal data: never stored unless the route says otherwise. */
+	if (!has_cc)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+}
+
+static enum MHD_Result queue(struct http_server *s, struct MHD_Connection *conn,
+			     struct conn_ctx *c)
+{
+	struct http_resp *resp = &c->resp;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	(void)s;
+	if (resp->status == 0) {
+		resp_error(resp, 500, "internal", "服务器内部错误 (internal error)");
+	}
+	if (resp->fd >= 0 && resp->status != 304) {
+		r = MHD_create_response_from_fd_at_offset64(resp->length, resp->fd,
+							    resp->offset);
+		if (r)
+			resp->fd = -1; /* MHD closes it */
+	} else {
+		r = MHD_create_response_from_buffer(resp->body_len, resp->body ? resp->body : (char *)"",
+						    resp->body ? MHD_RESPMEM_MUST_FREE
+							       : MHD_RESPMEM_PERSISTENT);
+		if (r)
+			resp->body = NULL;
+	}
+	if (!r)
+		return MHD_NO;
+	add_headers(r, resp);
+	c->queued = true;
+	ret = MHD_queue_response(conn, (unsigned)resp->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void decide_413(struct conn_ctx *c)
+{
+	resp_error(&c->resp, 413, "too_large", "请求内容过大 (request body too large)");
+	c->decided = true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct conn_ctx *c = *con_cls;
+	int rc;
+
+	(void)version;
+	if (!c) {
+		const struct route *rt = NULL;
+		const char *cl;
+		unsigned allowed = 0;
+
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return MHD_NO;
+		*con_cls = c;
+		clock_gettime(CLOCK_MONOTONIC, &c->start);
+		c->resp.fd = -1;
+		if (arena_new(&c->arena))
+			return MHD_NO;
+		c->req.arena = c->arena;
+		c->req.conn = conn;
+		c->req.method = method_of(method);
+		c->req.method_name = arena_strdup(c->arena, method);
+		c->req.path = arena_strdup(c->arena, url);
+		if (!c->req.method_name || !c->req.path)
+			return MHD_NO;
+		peer_address(conn, c->addr, sizeof(c->addr));
+		if (s->cfg.trust_proxy && is_loopback(c->addr))
+			apply_proxy_headers(c);
+		c->req.client_addr = c->addr;
+
+		rc = router_match(s->router, &c->req, &rt, &allowed);
+		if (rc == -ENOENT) {
+			resp_error(&c->resp, 404, "not_found", "未找到 (not found)");
+			c->decided = true;
+		} else if (rc == -EBADRQC) {
+			char *allow = arena_printf(c->arena, "%s%s%s%s%s%s",
+						   allowed & HTTP_GET ? "GET, HEAD, " : "",
+						   allowed & HTTP_POST ? "POST, " : "",
+						   allowed & HTTP_PUT ? "PUT, " : "",
+						   allowed & HTTP_PATCH ? "PATCH, " : "",
+						   allowed & HTTP_DELETE ? "DELETE, " : "",
+						   allowed & HTTP_OPTIONS ? "OPTIONS, " : "");
+			if (allow && strlen(allow) >= 2)
+				allow[strlen(allow) - 2] = '\0';
+			resp_error(&c->resp, 405, "method_not_allowed",
+				   "不支持该请求方法 (method not allowed)");
+			resp_header(&c->resp, "Allow", allow);
+			c->decided = true;
+		} else if (rc) {
+			resp_error(&c->resp, 503, "busy", "服务繁忙，请稍后再试 (busy, try again)");
+			c->decided = true;
+		} else {
+			c->req.route = rt;
+			c->max_body = rt->max_body ? rt->max_body : s->cfg.default_max_body;
+		}
+		/* A declared body over the cap is refused before any of it is read; MHD then
+		 * closes the connection, which is what we want for such a client. */
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						 MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (!c->decided && cl) {
+			char *end;
+			unsigned long long n = strtoull(cl, &end, 10);
+			if (*end || n > c->max_body) {
+				decide_413(c);
+				return queue(s, conn, c);
+			}
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (c->decided)
+			return MHD_YES;
+		if (n > c->max_body - c->len) {
+			/* A chunked body that outgrew its cap: answer now, read no more. */
+			decide_413(c);
+			free(c->body);
+			c->body = NULL;
+			return queue(s, conn, c);
+		}
+		if (c->len + n + 1 > c->cap) {
+			size_t cap = c->cap ? c->cap : 1024;
+			char *nb;
+			while (cap < c->len + n + 1)
+				cap *= 2;
+			nb = realloc(c->body, cap);
+			if (!nb)
+				return MHD_NO;
+			c->body = nb;
+			c->cap = cap;
+		}
+		memcpy(c->body + c->len, upload_data, n);
+		c->len += n;
+		c->body[c->len] = '\0';
+		return MHD_YES;
+	}
+	if (c->queued)
+		return MHD_YES;
+	if (!c->decided) {
+		c->req.body = c->body;
+		c->req.body_len = c->len;
+		router_dispatch(s->router, s->ctx, &c->req, &c->resp);
+	}
+	return queue(s, conn, c);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *s = cls;
+	struct conn_ctx *c = *con_cls;
+
+	(void)conn;
+	if (!c)
+		return;
+	if (s->cfg.access_log) {
+		struct timespec end;
+		double ms;
+		const struct route *rt = c->req.route;
+		const char *path = rt && (rt->flags & ROUTE_SECRET_PATH) ? rt->pattern : c->req.path;
+
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		ms = (double)(end.tv_sec - c->start.tv_sec) * 1e3 +
+		     (double)(end.tv_nsec - c->start.tv_nsec) / 1e6;
+		log_info("access method=%s path=\"%s\" status=%d ms=%.2f addr=%s account=%lld%s",
+			 c->req.method_name ? c->req.method_name : "-", path ? path : "-",
+			 c->resp.status, ms, c->addr, c->req.who.account_id,
+			 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	}
+	if (c->resp.fd >= 0)
+		close(c->resp.fd);
+	free(c->resp.body);
+	free(c->body);
+	arena_free(c->arena);
+	free(c);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	log_warn("http_server msg=\"%s\"", buf);
+}
+
+int http_server_start(struct http_server **out, const struct http_server_config *cfg,
+		      const struct router *router, void *ctx)
+{
+	struct sockaddr_storage ss;
+	struct http_server *s;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *di;
+	socklen_t sl;
+
+	*out = NULL;
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, cfg->bind, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)cfg->port);
+		sl = sizeof(*a);
+	} else if (inet_pton(AF_INET6, cfg->bind, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)cfg->port);
+		sl = sizeof(*a);
+		flags |= MHD_USE_IPv6;
+	} else {
+		return -EINVAL;
+	}
+	(void)sl;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cfg = *cfg;
+	s->router = router;
+	s->ctx = ctx;
+	s->d = MHD_start_daemon(
+		flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+		(struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->conn_limit,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_conn_limit,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+	if (!s->d) {
+		int e = errno;
+		free(s);
+		return e == EADDRINUSE ? -EADDRINUSE : -EIO;
+	}
+	di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di ? di->port : cfg->port;
+	*out = s;
+	return 0;
+}
+
+int http_server_port(struct http_server *s)
+{
+	return s->port;
+}
+
+void http_server_stop(struct http_server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->d);
+	free(s);
+}
