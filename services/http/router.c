@@ -28,7 +28,7 @@ bool route_pattern_match(const char *pat, const char *path, struct http_req *req
 		req->nparams = 0;
 	while (*pat && *path) {
 		if (*pat == '*' && pat[1] == '\0')
-			return true;
+			break;
 		if (*pat == ':') {
 			const char *name = ++pat;
 			const char *seg = path;
@@ -56,9 +56,7 @@ bool route_pattern_match(const char *pat, const char *path, struct http_req *req
 		pat++;
 		path++;
 	}
-	if (*pat == '*' && pat[1] == '\0')
-		return true;
-	if (*pat || *path)
+	if (!(*pat == '*' && pat[1] == '\0') && (*pat || *path))
 		return false;
 	if (req)
 		req->nparams = np;

@@ -19,6 +19,9 @@
 
 #include "../log.h"
 
+/* Body bytes a refused request may still send before we close the connection. */
+#define DISCARD_SLACK ((size_t)1 << 20)
+
 struct http_server {
 	struct MHD_Daemon *d;
 	const struct router *router;
@@ -35,6 +38,7 @@ struct conn_ctx {
 	size_t len, cap, max_body;
 	bool decided; /* resp already holds the answer (404/405/413): ignore the body */
 	bool queued;
+	size_t discarded; /* body bytes dropped after the answer was decided */
 	struct timespec start;
 	char addr[INET6_ADDRSTRLEN];
 };
@@ -259,14 +263,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (c->decided)
-			return MHD_YES;
+		if (c->decided) {
+			/* Discard what follows a refusal, but not forever: past the slack, hang up. */
+			c->discarded += n;
+			return c->discarded > DISCARD_SLACK ? MHD_NO : MHD_YES;
+		}
 		if (n > c->max_body - c->len) {
-			/* A chunked body that outgrew its cap: answer now, read no more. */
+			/* A chunked body that outgrew its cap. MHD 0.9.75 cannot queue a response in
+			 * the middle of a body, so drop the rest and answer 413 at its end. */
 			decide_413(c);
 			free(c->body);
 			c->body = NULL;
-			return queue(s, conn, c);
+			c->len = 0;
+			c->discarded = n;
+			return MHD_YES;
 		}
 		if (c->len + n + 1 > c->cap) {
 			size_t cap = c->cap ? c->cap : 1024;
@@ -372,14 +382,14 @@ int http_server_start(struct http_server **out, const struct http_server_config 
 	s->router = router;
 	s->ctx = ctx;
 	s->d = MHD_start_daemon(
-		flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+		flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+		mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
 		(struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->conn_limit,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_conn_limit,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory, MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+		on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
 	if (!s->d) {
 		int e = errno;
 		free(s);

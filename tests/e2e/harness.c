@@ -1,0 +1,327 @@
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *bin(void)
+{
+	const char *b = getenv("SHUXIANG_BIN");
+	return b ? b : "./shuxiang";
+}
+
+void tmpdir_make(char *out, size_t n, const char *prefix)
+{
+	snprintf(out, n, "/tmp/%s-XXXXXX", prefix);
+	if (!mkdtemp(out)) {
+		perror("mkdtemp");
+		exit(2);
+	}
+}
+
+void tmpdir_remove(const char *dir)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execlp("rm", "rm", "-rf", dir, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+int sx_run(char *last, size_t lastlen, const char *arg, ...)
+{
+	const char *argv[40];
+	char line[1024];
+	int fds[2], argc = 0, status;
+	va_list ap;
+	pid_t pid;
+	FILE *f;
+
+	argv[argc++] = bin();
+	va_start(ap, arg);
+	for (const char *a = arg; a && argc < 39; a = va_arg(ap, const char *))
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	if (pipe(fds) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	if (last && lastlen)
+		last[0] = '\0';
+	f = fdopen(fds[0], "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (*line && last)
+			snprintf(last, lastlen, "%s", line);
+	}
+	if (f)
+		fclose(f);
+	if (waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int sx_add_reader(const char *data, const char *card, const char *name, char *out, size_t n)
+{
+	return sx_run(out, n, "user", "add", "--data", data, "--kind", "reader", "--card", card,
+		      "--name", name, (char *)NULL);
+}
+
+int sx_add_staff(const char *data, const char *login, const char *role, char *out, size_t n)
+{
+	return sx_run(out, n, "user", "add", "--data", data, "--kind", "staff", "--role", role,
+		      "--login", login, (char *)NULL);
+}
+
+int sx_add_device(const char *data, const char *kind, const char *branch, char *out, size_t n)
+{
+	return sx_run(out, n, "device", "add", "--data", data, "--kind", kind, "--branch", branch,
+		      (char *)NULL);
+}
+
+int server_start(struct server *s, const char *data, const char *const *extra)
+{
+	const char *argv[64];
+	char line[512];
+	int fds[2], argc = 0;
+	FILE *f;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->data, sizeof(s->data), "%s", data);
+	snprintf(s->log, sizeof(s->log), "%s/server.log", data);
+	argv[argc++] = bin();
+	argv[argc++] = "serve";
+	argv[argc++] = "--data";
+	argv[argc++] = data;
+	argv[argc++] = "--port";
+	argv[argc++] = "0";
+	for (int i = 0; extra && extra[i] && argc < 62; i++)
+		argv[argc++] = extra[i];
+	argv[argc] = NULL;
+	if (pipe(fds) < 0)
+		return -1;
+	s->pid = fork();
+	if (s->pid == 0) {
+		FILE *log = fopen(s->log, "a");
+		dup2(fds[1], 1);
+		if (log)
+			dup2(fileno(log), 2);
+		close(fds[0]);
+		close(fds[1]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "listening on http://127.0.0.1:");
+		if (p) {
+			s->port = atoi(p + strlen("listening on http://127.0.0.1:"));
+			break;
+		}
+	}
+	/* Keep reading the pipe in the background? No: the server prints nothing else to stdout,
+	 * and closing our end only makes later writes fail with EPIPE, which it ignores. */
+	if (f)
+		fclose(f);
+	if (s->port <= 0) {
+		fprintf(stderr, "server did not start; its log: %s\n", s->log);
+		server_kill(s);
+		return -1;
+	}
+	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
+	return 0;
+}
+
+static void signal_wait(struct server *s, int sig)
+{
+	if (s->pid <= 0)
+		return;
+	kill(s->pid, sig);
+	waitpid(s->pid, NULL, 0);
+	s->pid = 0;
+}
+
+void server_stop(struct server *s)
+{
+	signal_wait(s, SIGTERM);
+}
+
+void server_kill(struct server *s)
+{
+	signal_wait(s, SIGKILL);
+}
+
+struct buf {
+	char *p;
+	size_t n;
+};
+
+static size_t on_body(char *d, size_t sz, size_t nm, void *u)
+{
+	struct buf *b = u;
+	size_t n = sz * nm;
+	char *np = realloc(b->p, b->n + n + 1);
+
+	if (!np)
+		return 0;
+	memcpy(np + b->n, d, n);
+	b->p = np;
+	b->n += n;
+	b->p[b->n] = '\0';
+	return n;
+}
+
+static size_t on_header(char *d, size_t sz, size_t nm, void *u)
+{
+	struct http_result *r = u;
+	size_t n = sz * nm, have = strlen(r->headers);
+
+	/* Keep only the last response's headers (after a 100 Continue, say). */
+	if (n >= 5 && strncmp(d, "HTTP/", 5) == 0)
+		r->headers[0] = '\0', have = 0;
+	if (have + n < sizeof(r->headers)) {
+		memcpy(r->headers + have, d, n);
+		r->headers[have + n] = '\0';
+	}
+	return n;
+}
+
+int http_do(struct server *s, const char *path, const struct http_opts *o, struct http_result *r)
+{
+	static const struct http_opts none;
+	struct curl_slist *h = NULL;
+	struct buf b = {0};
+	char url[2048], line[512];
+	CURLcode cc;
+	CURL *c;
+
+	if (!o)
+		o = &none;
+	memset(r, 0, sizeof(*r));
+	c = curl_easy_init();
+	if (!c)
+		return -1;
+	snprintf(url, sizeof(url), "%s%s", s->base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->timeout_ms ? o->timeout_ms : 10000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (o->interface)
+		curl_easy_setopt(c, CURLOPT_INTERFACE, o->interface);
+	if (o->body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, o->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, o->body_len > 0 ? o->body_len
+						     : (long)strlen(o->body));
+		h = curl_slist_append(h, "Content-Type: application/json");
+	}
+	if (o->method) {
+		if (strcmp(o->method, "HEAD") == 0)
+			curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+		else
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, o->method);
+	}
+	if (o->cookie)
+		curl_easy_setopt(c, CURLOPT_COOKIE, o->cookie);
+	if (o->origin) {
+		if (strcmp(o->origin, "auto") == 0)
+			snprintf(line, sizeof(line), "Origin: %s", s->base);
+		else
+			snprintf(line, sizeof(line), "Origin: %s", o->origin);
+		h = curl_slist_append(h, line);
+	}
+	h = curl_slist_append(h, "Expect:");
+	for (int i = 0; i < 8 && o->headers[i]; i++)
+		h = curl_slist_append(h, o->headers[i]);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	r->body = b.p ? b.p : calloc(1, 1);
+	r->body_len = b.n;
+	if (cc != CURLE_OK) {
+		fprintf(stderr, "curl %s: %s\n", path, curl_easy_strerror(cc));
+		return -1;
+	}
+	return 0;
+}
+
+void http_result_free(struct http_result *r)
+{
+	free(r->body);
+	r->body = NULL;
+}
+
+bool http_header(const struct http_result *r, const char *name, char *out, size_t n)
+{
+	size_t len = strlen(name);
+	const char *p = r->headers;
+
+	while (p && *p) {
+		const char *eol = strstr(p, "\r\n");
+		if (!eol)
+			break;
+		if (strncasecmp(p, name, len) == 0 && p[len] == ':') {
+			const char *v = p + len + 1;
+			while (*v == ' ')
+				v++;
+			snprintf(out, n, "%.*s", (int)(eol - v), v);
+			return true;
+		}
+		p = eol + 2;
+	}
+	return false;
+}
+
+bool http_session_cookie(const struct http_result *r, char *out, size_t n)
+{
+	char v[512];
+
+	if (!http_header(r, "Set-Cookie", v, sizeof(v)) || strncmp(v, "sx_session=", 11) != 0)
+		return false;
+	v[strcspn(v, ";")] = '\0';
+	snprintf(out, n, "%s", v);
+	return true;
+}
+
+long http_login(struct server *s, const char *login, const char *password, char *cookie,
+		size_t n)
+{
+	struct http_result r;
+	char body[1024];
+	long st;
+
+	snprintf(body, sizeof(body), "{\"login\":\"%s\",\"password\":\"%s\"}", login, password);
+	if (http_do(s, "/api/v1/auth/login", &(struct http_opts){.body = body}, &r))
+		return -1;
+	st = r.status;
+	if (cookie && n) {
+		cookie[0] = '\0';
+		http_session_cookie(&r, cookie, n);
+	}
+	http_result_free(&r);
+	return st;
+}
