@@ -148,9 +148,7 @@ static int report(int rc, const char *what)
 		fprintf(stderr, "shuxiang: %s: already exists\n", what);
 		break;
 	case -ENOENT:
-		fprintf(stderr, "shuxiang: %s: not found (for a branch: add it with "
-				"`shuxiang branch add --code CODE --name NAME`)\n",
-			what);
+		fprintf(stderr, "shuxiang: %s: not found\n", what);
 		break;
 	case -EINVAL:
 		fprintf(stderr, "shuxiang: %s: invalid value (see --help)\n", what);
@@ -262,6 +260,8 @@ int cmd_device(int argc, char **argv)
 		       cli_opt(&c, "kind"), id, cli_opt(&c, "branch"), secret);
 	sodium_memzero(secret, sizeof(secret));
 	app_close(app);
+	if (rc == -ENOENT)
+		fprintf(stderr, "(add a branch with `shuxiang branch add --code CODE --name 名称`)\n");
 	return report(rc, cli_opt(&c, "branch"));
 }
 

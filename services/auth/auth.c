@@ -115,7 +115,7 @@ static bool valid_phone(const char *s)
 
 static bool valid_name(const char *s)
 {
-	return s && strlen(s) <= 190;
+	return !s || strlen(s) <= 190;
 }
 
 /* ---------- shared steps ---------- */
@@ -665,6 +665,7 @@ int auth_session_principal(struct auth *a, struct db *db, const char *token, tim
 	who->grants = grants_for(db_col_text(st, 5), db_col_text(st, 6), "");
 	who->via_cookie = true;
 	db_done(st);
+	rc = 0;
 	if (now - last >= TOUCH_EVERY_S) {
 		if ((rc = db_prepare(db, sql_touch, &st)))
 			return rc;

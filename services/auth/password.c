@@ -110,6 +110,10 @@ static const char *const common[] = {
 	"zaq12wsx", "welcome1", "letmein1", "shuxiang", "shuxiang123", "library1", "library123",
 	"tushuguan", "123456789a", "123456789q", "wang1234", "zhang123456", "li123456",
 	"5201314a", "1314520520", "520520520", "aaaaaaaa", "qqqqqqqq", "asdfghjk", "zxcvbnma",
+	"password123", "password12", "qwerty123", "qwerty12", "iloveyou123", "woaini123",
+	"abc123456789", "a1b2c3d4", "admin888", "admin8888", "123456789abc", "qazwsx123",
+	"1qaz2wsx3edc", "zxcvbnm123", "welcome123", "letmein123", "monkey123", "dragon123",
+	"123456qwe", "qwe123456", "123qweasd", "qweasdzxc", "asd123456", "zxc123456",
 };
 
 static bool utf8_count(const char *s, size_t *count)

@@ -141,9 +141,12 @@ static int h_password(void *ctx, struct http_req *req, struct http_resp *resp)
 	rc = auth_change_password(app->auth, db, &req->who, current, next, app->now(), &why);
 	if (rc == -EACCES)
 		return resp_error(resp, 403, "bad_credentials", "当前密码不正确 (current password is wrong)");
-	if (rc == -EAGAIN)
+	if (rc == -EAGAIN) {
+		resp_header(resp, "Retry-After", arena_printf(req->arena, "%lld",
+							       (long long)app->cfg.login_lock_minutes * 60));
 		return resp_error(resp, 429, "login_locked",
 				  "失败次数过多，账号已暂时锁定，请稍后再试 (locked; try again later)");
+	}
 	if (rc == -EINVAL && why)
 		return resp_error(resp, 400, "weak_password", why);
 	if (rc)

@@ -141,7 +141,7 @@ void router_dispatch(const struct router *r, void *ctx, struct http_req *req,
 	memset(&req->who, 0, sizeof(req->who));
 	if (r->authenticate) {
 		rc = r->authenticate(ctx, req);
-		if (rc)
+		if (rc < 0)
 			goto fail;
 	}
 	if (rt->auth && !(req->who.grants & rt->auth)) {
