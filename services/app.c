@@ -15,6 +15,28 @@ static int make_dir(const char *path, mode_t mode)
 	return -errno;
 }
 
+/* mkdir -p: the data directory may be several levels deep (var/demo). */
+static int make_dirs(const char *path, mode_t mode)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+	int rc;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		rc = make_dir(buf, mode);
+		*p = '/';
+		if (rc)
+			return rc;
+	}
+	return make_dir(buf, mode);
+}
+
 int app_db(struct app *app, struct db **db)
 {
 	return db_pool_get(app->db, db);
@@ -59,7 +81,7 @@ int app_open(struct app **out, const struct config *cfg, char *err, size_t errle
 		return -ENOMEM;
 	app->cfg = *cfg;
 	app->now = clock_now;
-	if ((rc = make_dir(cfg->data, 0750))) {
+	if ((rc = make_dirs(cfg->data, 0750))) {
 		snprintf(err, errlen, "cannot create data directory %s: %s", cfg->data,
 			 strerror(-rc));
 		goto fail;
