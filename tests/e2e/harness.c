@@ -39,21 +39,16 @@ void tmpdir_remove(const char *dir)
 		waitpid(pid, NULL, 0);
 }
 
-int sx_run(char *last, size_t lastlen, const char *arg, ...)
+/* Run the binary with argv, collecting stdout: all of it into all (if not NULL) and the last
+ * non-empty line into last (if not NULL). */
+static int run_argv(const char **argv, char *last, size_t lastlen, char *all, size_t alllen)
 {
-	const char *argv[40];
 	char line[1024];
-	int fds[2], argc = 0, status;
-	va_list ap;
+	size_t used = 0;
+	int fds[2], status;
 	pid_t pid;
 	FILE *f;
 
-	argv[argc++] = bin();
-	va_start(ap, arg);
-	for (const char *a = arg; a && argc < 39; a = va_arg(ap, const char *))
-		argv[argc++] = a;
-	va_end(ap);
-	argv[argc] = NULL;
 	if (pipe(fds) < 0)
 		return -1;
 	pid = fork();
@@ -67,8 +62,15 @@ int sx_run(char *last, size_t lastlen, const char *arg, ...)
 	close(fds[1]);
 	if (last && lastlen)
 		last[0] = '\0';
+	if (all && alllen)
+		all[0] = '\0';
 	f = fdopen(fds[0], "r");
 	while (f && fgets(line, sizeof(line), f)) {
+		size_t n = strlen(line);
+		if (all && used + n < alllen) {
+			memcpy(all + used, line, n + 1);
+			used += n;
+		}
 		line[strcspn(line, "\r\n")] = '\0';
 		if (*line && last)
 			snprintf(last, lastlen, "%s", line);
@@ -80,22 +82,51 @@ int sx_run(char *last, size_t lastlen, const char *arg, ...)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+#define COLLECT_ARGV(argv, argc, first)                                                            \
+	do {                                                                                       \
+		va_list ap;                                                                        \
+		argv[argc++] = bin();                                                              \
+		va_start(ap, first);                                                               \
+		for (const char *a = first; a && argc < 39; a = va_arg(ap, const char *))          \
+			argv[argc++] = a;                                                          \
+		va_end(ap);                                                                        \
+		argv[argc] = NULL;                                                                 \
+	} while (0)
+
+int sx_run(char *last, size_t lastlen, const char *arg, ...)
+{
+	const char *argv[40];
+	int argc = 0;
+
+	COLLECT_ARGV(argv, argc, arg);
+	return run_argv(argv, last, lastlen, NULL, 0);
+}
+
+int sx_run_all(char *out, size_t n, const char *arg, ...)
+{
+	const char *argv[40];
+	int argc = 0;
+
+	COLLECT_ARGV(argv, argc, arg);
+	return run_argv(argv, NULL, 0, out, n);
+}
+
 int sx_add_reader(const char *data, const char *card, const char *name, char *out, size_t n)
 {
 	return sx_run(out, n, "user", "add", "--data", data, "--kind", "reader", "--card", card,
-		      "--name", name, (char *)NULL);
+	              "--name", name, (char *)NULL);
 }
 
 int sx_add_staff(const char *data, const char *login, const char *role, char *out, size_t n)
 {
 	return sx_run(out, n, "user", "add", "--data", data, "--kind", "staff", "--role", role,
-		      "--login", login, (char *)NULL);
+	              "--login", login, (char *)NULL);
 }
 
 int sx_add_device(const char *data, const char *kind, const char *branch, char *out, size_t n)
 {
 	return sx_run(out, n, "device", "add", "--data", data, "--kind", kind, "--branch", branch,
-		      (char *)NULL);
+	              (char *)NULL);
 }
 
 int server_start(struct server *s, const char *data, const char *const *extra)
@@ -233,8 +264,8 @@ int http_do(struct server *s, const char *path, const struct http_opts *o, struc
 		curl_easy_setopt(c, CURLOPT_INTERFACE, o->interface);
 	if (o->body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, o->body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, o->body_len > 0 ? o->body_len
-						     : (long)strlen(o->body));
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE,
+		                 o->body_len > 0 ? o->body_len : (long)strlen(o->body));
 		h = curl_slist_append(h, "Content-Type: application/json");
 	}
 	if (o->method) {
@@ -307,8 +338,7 @@ bool http_session_cookie(const struct http_result *r, char *out, size_t n)
 	return true;
 }
 
-long http_login(struct server *s, const char *login, const char *password, char *cookie,
-		size_t n)
+long http_login(struct server *s, const char *login, const char *password, char *cookie, size_t n)
 {
 	struct http_result r;
 	char body[1024];

@@ -28,6 +28,9 @@ void tmpdir_remove(const char *dir);
  */
 int sx_run(char *last, size_t lastlen, const char *arg, ...) __attribute__((sentinel));
 
+/* As sx_run(), but all of stdout goes into out (truncated to n - 1 bytes). */
+int sx_run_all(char *out, size_t n, const char *arg, ...) __attribute__((sentinel));
+
 /* Create accounts with the CLI; the password or secret goes into out. 0 on success. */
 int sx_add_reader(const char *data, const char *card, const char *name, char *out, size_t n);
 int sx_add_staff(const char *data, const char *login, const char *role, char *out, size_t n);

@@ -51,7 +51,7 @@ int main(void)
 
 	/* A backup into a directory that cannot be written fails with a clear error. */
 	CHECK(sx_run(line, sizeof(line), "backup", "/proc/sx-no-such-dir", "--data", data,
-		     (char *)NULL) != 0,
+	             (char *)NULL) != 0,
 	      "backup into an unwritable place fails");
 	tmpdir_remove(data);
 	tmpdir_remove(dest);

@@ -124,19 +124,21 @@ static void test_body_caps(struct server *s)
 	char *body;
 
 	/* A declared body over the route's cap is refused before any byte of it is sent. */
-	raw_request(s->port,
-		    "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-		    "Content-Length: 100000000\r\n\r\n",
-		    strlen("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: "
-			   "application/json\r\nContent-Length: 100000000\r\n\r\n"),
-		    reply, sizeof(reply));
+	raw_request(
+	    s->port,
+	    "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 100000000\r\n\r\n",
+	    strlen("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: "
+	           "application/json\r\nContent-Length: 100000000\r\n\r\n"),
+	    reply, sizeof(reply));
 	CHECK(strncmp(reply, "HTTP/1.1 413", 12) == 0, "got: %.40s", reply);
 	CHECK_CONTAINS(reply, "too_large");
 
 	/* Over the cap while streaming (chunked, no length declared). */
 	{
-		static const char head[] = "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n"
-					   "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+		static const char head[] =
+		    "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n"
+		    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
 		size_t n = strlen(head), chunk = 8192;
 		char *req = malloc(n + 2 * (chunk + 16) + 8);
 		size_t off = 0;
@@ -179,8 +181,8 @@ static void test_pages(struct server *s)
 	CHECK_CONTAINS(r.body, "<title>reader</title>");
 	CHECK(http_header(&r, "Content-Type", v, sizeof(v)) && strstr(v, "text/html"), "html");
 	CHECK(http_header(&r, "Content-Security-Policy", v, sizeof(v)) &&
-		      strstr(v, "default-src 'self'") && strstr(v, "frame-ancestors 'none'") &&
-		      !strstr(v, "unsafe-inline"),
+	          strstr(v, "default-src 'self'") && strstr(v, "frame-ancestors 'none'") &&
+	          !strstr(v, "unsafe-inline"),
 	      "page CSP: %s", v);
 	http_result_free(&r);
 
@@ -208,7 +210,7 @@ static void test_pages(struct server *s)
 		CHECK_EQ_INT(r.body_len, 0);
 		http_result_free(&r);
 		http_do(s, "/assets/app-1a2b.js",
-			&(struct http_opts){.headers = {"If-None-Match: \"other\""}}, &r);
+		        &(struct http_opts){.headers = {"If-None-Match: \"other\""}}, &r);
 		CHECK_EQ_INT(r.status, 200);
 		http_result_free(&r);
 	}
@@ -227,10 +229,11 @@ static void test_pages(struct server *s)
 	http_result_free(&r);
 	{
 		static const char *const escapes[] = {
-			"GET /../outside.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-			"GET /%2e%2e/outside.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-			"GET /assets/..%2f..%2foutside.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-			"GET /..%5coutside.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		    "GET /../outside.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		    "GET /%2e%2e/outside.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		    "GET /assets/..%2f..%2foutside.txt HTTP/1.1\r\nHost: x\r\nConnection: "
+		    "close\r\n\r\n",
+		    "GET /..%5coutside.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
 		};
 		char reply[8192];
 		for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
@@ -254,12 +257,12 @@ static void test_ranges(struct server *s)
 	http_result_free(&r);
 
 	http_do(s, "/big.bin", &(struct http_opts){.headers = {"Range: bytes=1048576-1114111"}},
-		&r);
+	        &r);
 	CHECK_EQ_INT(r.status, 206);
 	CHECK_EQ_INT(r.body_len, 65536);
 	CHECK(r.body_len == 65536 && memcmp(r.body, big + 1048576, 65536) == 0, "range bytes");
 	CHECK(http_header(&r, "Content-Range", v, sizeof(v)) &&
-		      !strcmp(v, "bytes 1048576-1114111/2097152"),
+	          !strcmp(v, "bytes 1048576-1114111/2097152"),
 	      "Content-Range: %s", v);
 	http_result_free(&r);
 
@@ -289,7 +292,7 @@ static void test_ranges(struct server *s)
 	http_result_free(&r);
 	/* If-Range with a stale validator: the whole file. */
 	http_do(s, "/big.bin",
-		&(struct http_opts){.headers = {"Range: bytes=0-9", "If-Range: \"stale\""}}, &r);
+	        &(struct http_opts){.headers = {"Range: bytes=0-9", "If-Range: \"stale\""}}, &r);
 	CHECK_EQ_INT(r.status, 200);
 	http_result_free(&r);
 

@@ -86,7 +86,7 @@ static double timed_health(struct server *s, const char *src, long *status)
 
 	*status = 0;
 	if (http_do(s, "/api/v1/health", &(struct http_opts){.interface = src, .timeout_ms = 5000},
-		    &r) == 0)
+	            &r) == 0)
 		*status = r.status;
 	dt = now_s() - t0;
 	http_result_free(&r);

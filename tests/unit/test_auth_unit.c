@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 
 #include "../check.h"
+#include "auth/auth.h"
 #include "auth/keys.h"
 #include "auth/password.h"
+#include "migrate.h"
 
 static void test_rules(void)
 {
@@ -15,7 +17,8 @@ static void test_rules(void)
 	CHECK_EQ_INT(password_check("abcdefg", NULL, &why), -EINVAL); /* 7 */
 	CHECK_CONTAINS(why, "8");
 	CHECK_EQ_INT(password_check("correct horse", NULL, &why), 0);
-	CHECK_EQ_INT(password_check("读书使人充实明智", NULL, &why), 0); /* 8 characters, 24 bytes */
+	CHECK_EQ_INT(password_check("读书使人充实明智", NULL, &why),
+	             0); /* 8 characters, 24 bytes */
 	CHECK_EQ_INT(password_check("读书使人充实明", NULL, &why), -EINVAL); /* 7 characters */
 	{
 		char longpw[200];
@@ -30,7 +33,10 @@ static void test_rules(void)
 	CHECK_CONTAINS(why, "常见");
 	CHECK_EQ_INT(password_check("PassWord", NULL, &why), -EINVAL);
 	CHECK_EQ_INT(password_check("D00012345", "d00012345", &why), -EINVAL);
-	CHECK_EQ_INT(password_check("abc\xff\xfe" "defgh", NULL, &why), -EINVAL);
+	CHECK_EQ_INT(password_check("abc\xff\xfe"
+	                            "defgh",
+	                            NULL, &why),
+	             -EINVAL);
 	CHECK_EQ_INT(password_check("abcdefg\xc0\xaf", NULL, &why), -EINVAL); /* overlong */
 	{
 		char pw[20];
@@ -94,6 +100,92 @@ static void test_keys(void)
 	rmdir(dir);
 }
 
+/* Session expiry and the sign-in lock, with an injected clock. */
+static void test_sessions_and_lock(void)
+{
+	char dir[] = "/tmp/sx-sess-XXXXXX", path[256], pw[AUTH_PASSWORD_LEN + 1];
+	const struct auth_settings set = {.reader_session_s = 1000,
+	                                  .reader_idle_s = 100,
+	                                  .staff_session_s = 500,
+	                                  .staff_idle_s = 50,
+	                                  .max_failures = 10,
+	                                  .lock_s = 900,
+	                                  .addr_free_failures = 1000};
+	enum auth_login_result res;
+	struct auth_session s1;
+	struct principal who;
+	struct pwhash *ph;
+	struct keys keys;
+	struct auth *a;
+	struct db *db;
+	long long id, retry;
+	time_t t;
+
+	if (!mkdtemp(dir))
+		return;
+	snprintf(path, sizeof(path), "%s/x.db", dir);
+	randombytes_buf(&keys, sizeof(keys));
+	CHECK_EQ_INT(db_open(&db, path), 0);
+	CHECK_EQ_INT(migrate_apply(db, migrations_embedded, migrations_embedded_count, NULL, NULL),
+	             0);
+	CHECK_EQ_INT(pwhash_new(&ph, keys.pepper, 2, 19u << 20, 2), 0);
+	CHECK_EQ_INT(auth_new(&a, &keys, ph, &set), 0);
+	CHECK_EQ_INT(auth_create_reader(a, db, "S0001", "赵六", NULL, NULL, pw, &id), 0);
+
+	/* Idle expiry: used within the idle window it lives on; left alone it ends. */
+	t = 10000;
+	CHECK_EQ_INT(auth_login(a, db, "S0001", pw, "127.0.0.1", t, &res, &retry, &s1), 0);
+	CHECK_EQ_INT(res, AUTH_OK);
+	CHECK_EQ_INT(s1.max_age, 1000);
+	CHECK_EQ_INT(auth_session_principal(a, db, s1.token, t + 90, &who), 0);
+	CHECK_EQ_INT(who.kind, PRINCIPAL_READER);
+	CHECK_EQ_INT(who.grants, GRANT_READER);
+	CHECK(who.via_cookie, "cookie session");
+	CHECK_EQ_INT(auth_session_principal(a, db, s1.token, t + 180, &who), 0);
+	CHECK_EQ_INT(who.kind, PRINCIPAL_READER); /* 90 s after the last use */
+	CHECK_EQ_INT(auth_session_principal(a, db, s1.token, t + 280, &who), 0);
+	CHECK_EQ_INT(who.kind, PRINCIPAL_NONE); /* 100 s idle */
+	CHECK_EQ_INT(auth_session_principal(a, db, s1.token, t + 200, &who), 0);
+	CHECK_EQ_INT(who.kind, PRINCIPAL_NONE); /* and it was deleted, not only refused */
+
+	/* Absolute expiry: even a session in constant use ends. */
+	t = 20000;
+	CHECK_EQ_INT(auth_login(a, db, "S0001", pw, "127.0.0.1", t, &res, &retry, &s1), 0);
+	for (time_t u = t + 90; u < t + 1000; u += 90) {
+		auth_session_principal(a, db, s1.token, u, &who);
+		CHECK(who.kind == PRINCIPAL_READER, "alive at +%lld", (long long)(u - t));
+	}
+	CHECK_EQ_INT(auth_session_principal(a, db, s1.token, t + 1000, &who), 0);
+	CHECK_EQ_INT(who.kind, PRINCIPAL_NONE);
+
+	/* Lock: 10 failures, then even the right password waits; after the lock it works. */
+	t = 30000;
+	for (int i = 0; i < 10; i++) {
+		CHECK_EQ_INT(auth_login(a, db, "S0001", "wrong password", "10.0.0.1", t + i, &res,
+		                        &retry, &s1),
+		             0);
+		CHECK_EQ_INT(res, AUTH_BAD_CREDENTIALS);
+	}
+	CHECK_EQ_INT(auth_login(a, db, "S0001", pw, "10.0.0.2", t + 20, &res, &retry, &s1), 0);
+	CHECK_EQ_INT(res, AUTH_LOCKED);
+	CHECK_EQ_INT(retry, 900 - 11);
+	CHECK_EQ_INT(auth_login(a, db, "S0001", pw, "10.0.0.2", t + 9 + 900, &res, &retry, &s1), 0);
+	CHECK_EQ_INT(res, AUTH_OK);
+	/* A success clears the count: 9 more failures do not lock. */
+	for (int i = 0; i < 9; i++)
+		auth_login(a, db, "S0001", "wrong password", "10.0.0.1", t + 1000 + i, &res, &retry,
+		           &s1);
+	CHECK_EQ_INT(auth_login(a, db, "S0001", pw, "10.0.0.2", t + 1010, &res, &retry, &s1), 0);
+	CHECK_EQ_INT(res, AUTH_OK);
+
+	auth_free(a);
+	pwhash_free(ph);
+	db_close(db);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	if (system(path) != 0)
+		fprintf(stderr, "cleanup failed\n");
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -101,5 +193,6 @@ int main(void)
 	test_rules();
 	test_pwhash();
 	test_keys();
+	test_sessions_and_lock();
 	CHECK_DONE();
 }

@@ -16,18 +16,18 @@ static int h_dummy(void *ctx, struct http_req *req, struct http_resp *resp)
 }
 
 static const struct route table_a[] = {
-	{HTTP_GET, "/api/v1/loans", h_dummy, GRANT_READER, 0, 0},
-	{HTTP_POST, "/api/v1/loans", h_dummy, GRANT_READER, 0, 0},
-	{HTTP_GET, "/api/v1/loans/:id", h_dummy, GRANT_READER, 0, 0},
-	{HTTP_POST, "/api/v1/loans/:id/return", h_dummy, GRANT_READER, 0, 0},
-	{HTTP_GET, "/content/:token/*", h_dummy, 0, 0, ROUTE_SECRET_PATH},
+    {HTTP_GET, "/api/v1/loans", h_dummy, GRANT_READER, 0, 0},
+    {HTTP_POST, "/api/v1/loans", h_dummy, GRANT_READER, 0, 0},
+    {HTTP_GET, "/api/v1/loans/:id", h_dummy, GRANT_READER, 0, 0},
+    {HTTP_POST, "/api/v1/loans/:id/return", h_dummy, GRANT_READER, 0, 0},
+    {HTTP_GET, "/content/:token/*", h_dummy, 0, 0, ROUTE_SECRET_PATH},
 };
 static const struct route table_pages[] = {
-	{HTTP_GET, "/*", h_dummy, 0, 0, ROUTE_FALLBACK},
+    {HTTP_GET, "/*", h_dummy, 0, 0, ROUTE_FALLBACK},
 };
 
 static int match(struct router *r, enum http_method m, const char *path, const struct route **rt,
-		 unsigned *allowed, struct http_req *req)
+                 unsigned *allowed, struct http_req *req)
 {
 	memset(req, 0, sizeof(*req));
 	arena_new(&req->arena);
@@ -92,7 +92,7 @@ static void test_router(void)
 
 	/* A trailing "*" takes the rest of the path. */
 	CHECK_EQ_INT(match(&r, HTTP_GET, "/content/tok123/OEBPS/ch1.xhtml", &rt, &allowed, &req),
-		     0);
+	             0);
 	CHECK(rt == &table_a[4], "content route");
 	CHECK_STR(http_req_param(&req, "token"), "tok123");
 	arena_free(req.arena);
@@ -120,9 +120,9 @@ static void test_errno_table(void)
 {
 	static const struct {
 		int err, status;
-	} want[] = {{-EINVAL, 400}, {-ENOENT, 404}, {-EACCES, 403}, {-EEXIST, 409},
-		    {-EMSGSIZE, 413}, {-ENOTSUP, 415}, {-EAGAIN, 429}, {-EBUSY, 503},
-		    {-ENOSPC, 503}, {-EIO, 503}, {-E2BIG, 500}};
+	} want[] = {{-EINVAL, 400},   {-ENOENT, 404},  {-EACCES, 403}, {-EEXIST, 409},
+	            {-EMSGSIZE, 413}, {-ENOTSUP, 415}, {-EAGAIN, 429}, {-EBUSY, 503},
+	            {-ENOSPC, 503},   {-EIO, 503},     {-E2BIG, 500}};
 	const char *code, *msg;
 	int status;
 

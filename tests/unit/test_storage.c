@@ -66,24 +66,24 @@ static void test_pragmas_and_migrations(const char *dir)
 	CHECK_EQ_INT(scalar(db, "PRAGMA foreign_keys"), 1);
 
 	CHECK_EQ_INT(migrate_apply(db, migrations_embedded, migrations_embedded_count, &from, &to),
-		     0);
+	             0);
 	CHECK_EQ_INT(from, 0);
 	CHECK_EQ_INT(to, migrations_embedded[migrations_embedded_count - 1].version);
 	CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM sqlite_master WHERE name = 'account'"), 1);
 	/* Applying again changes nothing. */
 	CHECK_EQ_INT(migrate_apply(db, migrations_embedded, migrations_embedded_count, &from, &to),
-		     0);
+	             0);
 	CHECK_EQ_INT(from, to);
 
 	/* A broken migration leaves neither its tables nor a new level behind. */
 	{
-		struct migration bad[] = {{9000, "9000_bad.sql",
-					   "CREATE TABLE half_done(x); THIS IS NOT SQL;"}};
+		struct migration bad[] = {
+		    {9000, "9000_bad.sql", "CREATE TABLE half_done(x); THIS IS NOT SQL;"}};
 		CHECK(migrate_apply(db, bad, 1, NULL, NULL) < 0, "bad migration must fail");
 		CHECK_EQ_INT(migrate_level(db, &level), 0);
 		CHECK_EQ_INT(level, to);
-		CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM sqlite_master WHERE name='half_done'"),
-			     0);
+		CHECK_EQ_INT(
+		    scalar(db, "SELECT count(*) FROM sqlite_master WHERE name='half_done'"), 0);
 	}
 	/* A database newer than the program is refused, not silently used. */
 	{
@@ -96,15 +96,17 @@ static void test_pragmas_and_migrations(const char *dir)
 	CHECK_EQ_INT(db_exec(db, "INSERT INTO branch(code, name) VALUES('ZG', '总馆')"), 0);
 	CHECK_EQ_INT(db_exec(db, "INSERT INTO branch(code, name) VALUES('ZG', '又一个')"), -EEXIST);
 	CHECK_EQ_INT(db_exec(db, "INSERT INTO staff(account_id, role) VALUES(999, 'admin')"),
-		     -ENOENT);
+	             -ENOENT);
 
 	/* op_log rows carry what they were given; ids of 0 are NULL. */
-	CHECK_EQ_INT(oplog_write(db, &(struct oplog_entry){.op_code = "TEST", .account_id = 7,
-							    .detail = "{\"a\":1}"}),
-		     0);
+	CHECK_EQ_INT(oplog_write(db, &(struct oplog_entry){.op_code = "TEST",
+	                                                   .account_id = 7,
+	                                                   .detail = "{\"a\":1}"}),
+	             0);
 	CHECK_EQ_INT(scalar(db, "SELECT account_id FROM op_log WHERE op_code = 'TEST'"), 7);
-	CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM op_log WHERE op_code='TEST' AND patron_id IS NULL"),
-		     1);
+	CHECK_EQ_INT(
+	    scalar(db, "SELECT count(*) FROM op_log WHERE op_code='TEST' AND patron_id IS NULL"),
+	    1);
 	CHECK_EQ_INT(oplog_write(db, &(struct oplog_entry){.op_code = ""}), -EINVAL);
 
 	/* Online backup makes a consistent, checkable copy. */
@@ -148,9 +150,9 @@ static void test_blobs(const char *dir)
 	CHECK_EQ_INT(count_entries(tmpdir), 0);
 	CHECK(blob_exists(bs, hex), "exists");
 	CHECK_EQ_INT(blob_path(bs, "../../etc/passwd", path, sizeof(path)), -EINVAL);
-	CHECK_EQ_INT(blob_open(bs, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ae",
-			       &fd),
-		     -ENOENT);
+	CHECK_EQ_INT(
+	    blob_open(bs, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ae", &fd),
+	    -ENOENT);
 
 	/* From a file descriptor, larger than one read chunk. */
 	{

@@ -1,0 +1,207 @@
+/* The `shuxiang` command line: subcommands, settings and their precedence, no default accounts. */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../check.h"
+#include "harness.h"
+
+static char out[65536];
+
+static bool matches(const char *s, const char *re)
+{
+	regex_t r;
+	bool ok;
+
+	if (regcomp(&r, re, REG_EXTENDED | REG_NOSUB))
+		return false;
+	ok = regexec(&r, s, 0, NULL, 0) == 0;
+	regfree(&r);
+	return ok;
+}
+
+static void test_help(void)
+{
+	static const char *const settings[] = {"--data",
+	                                       "--bind",
+	                                       "--port",
+	                                       "--threads",
+	                                       "--conn_timeout",
+	                                       "--conn_limit",
+	                                       "--per_ip_conn_limit",
+	                                       "--conn_memory_kb",
+	                                       "--body_max_kb",
+	                                       "--web_dir",
+	                                       "--trust_proxy",
+	                                       "--session_reader_days",
+	                                       "--session_staff_idle_minutes",
+	                                       "--login_max_failures",
+	                                       "--login_lock_minutes",
+	                                       "--hash_concurrency",
+	                                       "--pwhash_ops",
+	                                       "--pwhash_mem_mib",
+	                                       "--timezone"};
+
+	CHECK_EQ_INT(sx_run_all(out, sizeof(out), (char *)NULL, (char *)NULL), 2);
+	CHECK_EQ_INT(sx_run_all(out, sizeof(out), "--help", (char *)NULL), 0);
+	CHECK_CONTAINS(out, "serve");
+	CHECK_CONTAINS(out, "backup");
+	CHECK_EQ_INT(sx_run_all(out, sizeof(out), "serve", "--help", (char *)NULL), 0);
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		CHECK_CONTAINS(out, settings[i]);
+	/* Each line gives the default and the bounds. */
+	CHECK(matches(out, "--port +8080 +0\\.\\.65535"), "port line: default and bounds");
+	CHECK(matches(out, "--login_max_failures +10 +3\\.\\.100"), "lock line");
+	CHECK_EQ_INT(sx_run_all(out, sizeof(out), "nonsense", (char *)NULL), 2);
+}
+
+static void test_bad_settings(const char *data)
+{
+	CHECK_EQ_INT(sx_run(NULL, 0, "serve", "--data", data, "--port", "70000", (char *)NULL), 2);
+	CHECK_EQ_INT(sx_run(NULL, 0, "serve", "--data", data, "--no-such-flag", "1", (char *)NULL),
+	             2);
+	CHECK_EQ_INT(sx_run(NULL, 0, "serve", "--data", data, "--threads", (char *)NULL), 2);
+	CHECK_EQ_INT(sx_run(NULL, 0, "serve", "--data", data, "--config", "/nonexistent/x.conf",
+	                    (char *)NULL),
+	             2);
+}
+
+/* The threads=N the server logged at start-up. */
+static int logged_threads(const char *data, const char *const *extra)
+{
+	char path[700], line[1024];
+	struct server s;
+	int threads = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/server.log", data);
+	unlink(path);
+	if (server_start(&s, data, extra))
+		return -1;
+	server_stop(&s);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, " threads=");
+		if (strstr(line, "serve data=") && p)
+			threads = atoi(p + 9);
+	}
+	if (f)
+		fclose(f);
+	return threads;
+}
+
+static void test_precedence(const char *data)
+{
+	char conf[700];
+	FILE *f;
+
+	snprintf(conf, sizeof(conf), "%s/shuxiang.conf", data);
+	f = fopen(conf, "w");
+	fprintf(f, "# test\nthreads = 3\n");
+	fclose(f);
+	{
+		const char *none[] = {NULL};
+		const char *file[] = {"--config", conf, NULL};
+		const char *flag[] = {"--config", conf, "--threads", "6", NULL};
+
+		CHECK_EQ_INT(logged_threads(data, none), 4); /* default */
+		CHECK_EQ_INT(logged_threads(data, file), 3); /* file over default */
+		setenv("SHUXIANG_THREADS", "5", 1);
+		CHECK_EQ_INT(logged_threads(data, file), 5); /* environment over file */
+		CHECK_EQ_INT(logged_threads(data, flag), 6); /* flag over environment */
+		unsetenv("SHUXIANG_THREADS");
+	}
+}
+
+static void test_accounts(const char *data)
+{
+	char last[256], path[700];
+	struct server s;
+	struct stat sb;
+
+	/* A fresh library has no account at all: the usual guesses get nowhere. */
+	if (server_start(&s, data, NULL) == 0) {
+		CHECK_EQ_INT(http_login(&s, "admin", "admin", NULL, 0), 401);
+		CHECK_EQ_INT(http_login(&s, "admin", "12345678", NULL, 0), 401);
+		CHECK_EQ_INT(http_login(&s, "root", "password", NULL, 0), 401);
+		server_stop(&s);
+	}
+	snprintf(path, sizeof(path), "%s/secret.key", data);
+	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600, "secret.key 0600");
+
+	/* The generated password stands alone on the last line. */
+	CHECK_EQ_INT(sx_run(last, sizeof(last), "user", "add", "--data", data, "--kind", "staff",
+	                    "--role", "admin", "--login", "boss", (char *)NULL),
+	             0);
+	CHECK(matches(last, "^[A-Za-z0-9]{16}$"), "password line: %s", last);
+	if (server_start(&s, data, NULL) == 0) {
+		CHECK_EQ_INT(http_login(&s, "boss", last, NULL, 0), 200);
+		server_stop(&s);
+	}
+	CHECK_EQ_INT(sx_run(last, sizeof(last), "user", "add", "--data", data, "--kind", "staff",
+	                    "--role", "admin", "--login", "boss", (char *)NULL),
+	             1); /* taken */
+	CHECK_EQ_INT(sx_run(last, sizeof(last), "user", "add", "--data", data, "--kind", "staff",
+	                    "--role", "superuser", "--login", "x1", (char *)NULL),
+	             1); /* no such role */
+	CHECK_EQ_INT(sx_run(last, sizeof(last), "user", "add", "--data", data, "--kind", "reader",
+	                    "--card", "K0001", "--name", "读者", (char *)NULL),
+	             0);
+	CHECK(matches(last, "^[A-Za-z0-9]{16}$"), "reader password line: %s", last);
+	/* A staff login may not equal a card number: sign-in would be ambiguous. */
+	CHECK_EQ_INT(sx_run(last, sizeof(last), "user", "add", "--data", data, "--kind", "staff",
+	                    "--role", "content", "--login", "K0001", (char *)NULL),
+	             1);
+	CHECK_EQ_INT(sx_run(last, sizeof(last), "user", "add", "--data", data, "--kind", "reader",
+	                    "--card", "bad card!", (char *)NULL),
+	             1);
+	CHECK_EQ_INT(sx_run(last, sizeof(last), "user", "add", "--data", data, "--kind", "reader",
+	                    (char *)NULL),
+	             2); /* --card missing */
+
+	/* Devices need an existing branch; the secret is alone on the last line. */
+	CHECK_EQ_INT(sx_run(last, sizeof(last), "device", "add", "--data", data, "--kind", "kiosk",
+	                    "--branch", "NOPE", (char *)NULL),
+	             1);
+	CHECK_EQ_INT(sx_run(last, sizeof(last), "branch", "add", "--data", data, "--code", "ZG",
+	                    "--name", "总馆", (char *)NULL),
+	             0);
+	CHECK_EQ_INT(sx_run(last, sizeof(last), "device", "add", "--data", data, "--kind",
+	                    "selfcheck", "--branch", "ZG", (char *)NULL),
+	             0);
+	CHECK(matches(last, "^sxd_[A-Za-z0-9_-]{43}$"), "device secret line: %s", last);
+
+	CHECK_EQ_INT(sx_run(last, sizeof(last), "migrate", "--data", data, (char *)NULL), 0);
+	CHECK_CONTAINS(last, "schema level");
+}
+
+static void test_default_data_dir(const char *data)
+{
+	char cwd[1024], path[700];
+	struct stat sb;
+
+	if (!getcwd(cwd, sizeof(cwd)) || chdir(data) != 0)
+		return;
+	CHECK_EQ_INT(sx_run(NULL, 0, "migrate", (char *)NULL), 0);
+	snprintf(path, sizeof(path), "%s/var/shuxiang.db", data);
+	CHECK(stat(path, &sb) == 0, "--data defaults to ./var");
+	if (chdir(cwd) != 0)
+		perror("chdir");
+}
+
+int main(void)
+{
+	char data[512];
+
+	tmpdir_make(data, sizeof(data), "sx-cli");
+	test_help();
+	test_bad_settings(data);
+	test_precedence(data);
+	test_accounts(data);
+	test_default_data_dir(data);
+	tmpdir_remove(data);
+	CHECK_DONE();
+}
