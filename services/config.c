@@ -58,7 +58,7 @@ static const struct cfg_def table[] = {
 	 "failed sign-ins from one address before exponential back-off starts"},
 	{"hash_concurrency", CFG_INT, "2", 1, 64, F(hash_concurrency),
 	 "password hashes computed at once"},
-	{"pwhash_ops", CFG_INT, "3", 2, 20, F(pwhash_ops), "argon2id passes (t)"},
+	{"pwhash_ops", CFG_INT, "5", 2, 20, F(pwhash_ops), "argon2id passes (t)"},
 	{"pwhash_mem_mib", CFG_INT, "19", 19, 4096, F(pwhash_mem_mib), "argon2id memory, MiB (m)"},
 	{"log_level", CFG_STR, "info", 0, 0, F(log_level), "debug, info, warn or error"},
 	{"timezone", CFG_STR, "Asia/Shanghai", 0, 0, F(timezone),

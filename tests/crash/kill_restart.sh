@@ -62,8 +62,13 @@ for cycle in $(seq "$cycles"); do
 	w1=$!
 	writer 2 "$acked" &
 	w2=$!
-	# Kill at a random moment, 150–650 ms into the stream.
-	sleep "0.$((RANDOM % 500 + 150))"
+	# Kill at a random moment 100–600 ms after the first acknowledged write of this cycle
+	# (waiting for it keeps the test meaningful on a loaded machine).
+	for _ in $(seq 200); do
+		[ -s "$acked" ] && break
+		sleep 0.05
+	done
+	sleep "0.$((RANDOM % 500 + 100))"
 	kill -9 "$server_pid"
 	wait "$server_pid" 2>/dev/null || true # bash reports "Killed": that is the point
 	wait "$w1" "$w2" 2>/dev/null || true
