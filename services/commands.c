@@ -100,6 +100,8 @@ int cmd_serve(int argc, char **argv)
 		.default_max_body = (size_t)cfg.body_max_kb << 10,
 		.access_log = cfg.access_log,
 		.trust_proxy = cfg.trust_proxy,
+		.blocking_threads = (int)cfg.blocking_threads,
+		.blocking_queue_max = (int)cfg.blocking_queue_max,
 	};
 	rc = http_server_start(&srv, &hc, &app->router, app);
 	if (rc) {

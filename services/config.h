@@ -17,6 +17,8 @@ struct config {
 	char bind[CONFIG_STR_MAX];
 	long long port;
 	long long threads;
+	long long blocking_threads;
+	long long blocking_queue_max;
 	long long conn_timeout;
 	long long conn_limit;
 	long long per_ip_conn_limit;

@@ -198,10 +198,10 @@ static int h_account(void *ctx, struct http_req *req, struct http_resp *resp)
 }
 
 const struct route auth_routes[] = {
-	{HTTP_POST, "/api/v1/auth/login", h_login, 0, 4096, 0},
+	{HTTP_POST, "/api/v1/auth/login", h_login, 0, 4096, ROUTE_BLOCKING},
 	{HTTP_POST, "/api/v1/auth/logout", h_logout, GRANT_PERSON, 1024, 0},
 	{HTTP_GET, "/api/v1/auth/me", h_me, GRANT_PERSON | GRANT_DEVICE, 0, 0},
-	{HTTP_POST, "/api/v1/auth/password", h_password, GRANT_PERSON, 4096, 0},
+	{HTTP_POST, "/api/v1/auth/password", h_password, GRANT_PERSON, 4096, ROUTE_BLOCKING},
 	{HTTP_GET, "/api/v1/staff/accounts", h_accounts, GRANT_ADMIN, 0, 0},
 	{HTTP_GET, "/api/v1/staff/accounts/:id", h_account, GRANT_ADMIN, 0, 0},
 };

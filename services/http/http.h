@@ -99,6 +99,9 @@ enum route_flag {
 	ROUTE_FALLBACK = 1 << 0,    /* pattern "/ *": catch-all for pages: never matches /api/ */
 	ROUTE_SECRET_PATH = 1 << 1, /* path holds a credential: log the pattern, not the path */
 	ROUTE_CACHEABLE = 1 << 2,   /* do not force Cache-Control: no-store on this JSON route */
+	ROUTE_BLOCKING = 1 << 3,    /* the handler may block (password hashing): it runs on a
+				       worker thread while the connection is suspended */
+	ROUTE_AUTH_OPTIONAL = 1 << 4, /* a public route that still wants to know who calls */
 };
 
 struct route {

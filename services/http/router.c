@@ -139,7 +139,8 @@ void router_dispatch(const struct router *r, void *ctx, struct http_req *req,
 	int rc;
 
 	memset(&req->who, 0, sizeof(req->who));
-	if (r->authenticate) {
+	/* Public routes (pages, health, sign-in) do not look at credentials at all. */
+	if (r->authenticate && (rt->auth || (rt->flags & ROUTE_AUTH_OPTIONAL))) {
 		rc = r->authenticate(ctx, req);
 		if (rc < 0)
 			goto fail;

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +23,30 @@
 /* Body bytes a refused request may still send before we close the connection. */
 #define DISCARD_SLACK ((size_t)1 << 20)
 
+struct conn_ctx;
+
+/*
+ * Handlers that may block (ROUTE_BLOCKING: argon2id for sign-in) must not hold an epoll thread,
+ * or every other connection of that thread would wait. They run here, on worker threads, while
+ * MHD keeps the connection suspended; the worker resumes it and MHD's thread sends the answer.
+ */
+struct workers {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct conn_ctx *head, *tail;
+	int queued;
+	bool stopping;
+	int nthreads;
+	pthread_t *threads;
+};
+
 struct http_server {
 	struct MHD_Daemon *d;
 	const struct router *router;
 	void *ctx;
 	struct http_server_config cfg;
 	int port;
+	struct workers w;
 };
 
 struct conn_ctx {
@@ -38,15 +57,19 @@ struct conn_ctx {
 	size_t len, cap, max_body;
 	bool decided; /* resp already holds the answer (404/405/413): ignore the body */
 	bool queued;
+	bool offloaded; /* handed to a worker; answer ready when done */
+	bool done;
+	struct MHD_Connection *conn;
+	struct conn_ctx *next;
 	size_t discarded; /* body bytes dropped after the answer was decided */
 	struct timespec start;
 	char addr[INET6_ADDRSTRLEN];
 };
 
 static const char csp_page[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
-			       "img-src 'self' data: blob:; media-src 'self' blob:; "
-			       "connect-src 'self'; font-src 'self' data:; object-src 'none'; "
-			       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+                               "img-src 'self' data: blob:; media-src 'self' blob:; "
+                               "connect-src 'self'; font-src 'self' data:; object-src 'none'; "
+                               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 static const char csp_api[] = "default-src 'none'; frame-ancestors 'none'";
 
 const char *http_req_header(struct http_req *req, const char *name)
@@ -69,9 +92,9 @@ static enum http_method method_of(const char *m)
 	static const struct {
 		const char *name;
 		enum http_method m;
-	} t[] = {{"GET", HTTP_GET},       {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},
-		 {"PUT", HTTP_PUT},       {"PATCH", HTTP_PATCH},   {"DELETE", HTTP_DELETE},
-		 {"OPTIONS", HTTP_OPTIONS}};
+	} t[] = {{"GET", HTTP_GET},        {"HEAD", HTTP_HEAD},   {"POST", HTTP_POST},
+	         {"PUT", HTTP_PUT},        {"PATCH", HTTP_PATCH}, {"DELETE", HTTP_DELETE},
+	         {"OPTIONS", HTTP_OPTIONS}};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcmp(m, t[i].name) == 0)
@@ -82,7 +105,7 @@ static enum http_method method_of(const char *m)
 static void peer_address(struct MHD_Connection *conn, char *out, size_t n)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
 	snprintf(out, n, "-");
@@ -92,7 +115,7 @@ static void peer_address(struct MHD_Connection *conn, char *out, size_t n)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)n);
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
-			  (socklen_t)n);
+		          (socklen_t)n);
 }
 
 static bool is_loopback(const char *addr)
@@ -116,7 +139,8 @@ static void apply_proxy_headers(struct conn_ctx *c)
 		if (*last && strlen(last) < sizeof(c->addr)) {
 			struct in6_addr a6;
 			struct in_addr a4;
-			if (inet_pton(AF_INET, last, &a4) == 1 || inet_pton(AF_INET6, last, &a6) == 1)
+			if (inet_pton(AF_INET, last, &a4) == 1 ||
+			    inet_pton(AF_INET6, last, &a6) == 1)
 				snprintf(c->addr, sizeof(c->addr), "%s", last);
 		}
 	}
@@ -148,8 +172,7 @@ static void add_headers(struct MHD_Response *r, const struct http_resp *resp)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 }
 
-static enum MHD_Result queue(struct http_server *s, struct MHD_Connection *conn,
-			     struct conn_ctx *c)
+static enum MHD_Result queue(struct http_server *s, struct MHD_Connection *conn, struct conn_ctx *c)
 {
 	struct http_resp *resp = &c->resp;
 	struct MHD_Response *r;
@@ -160,14 +183,13 @@ static enum MHD_Result queue(struct http_server *s, struct MHD_Connection *conn,
 		resp_error(resp, 500, "internal", "服务器内部错误 (internal error)");
 	}
 	if (resp->fd >= 0 && resp->status != 304) {
-		r = MHD_create_response_from_fd_at_offset64(resp->length, resp->fd,
-							    resp->offset);
+		r = MHD_create_response_from_fd_at_offset64(resp->length, resp->fd, resp->offset);
 		if (r)
 			resp->fd = -1; /* MHD closes it */
 	} else {
-		r = MHD_create_response_from_buffer(resp->body_len, resp->body ? resp->body : (char *)"",
-						    resp->body ? MHD_RESPMEM_MUST_FREE
-							       : MHD_RESPMEM_PERSISTENT);
+		r = MHD_create_response_from_buffer(
+		    resp->body_len, resp->body ? resp->body : (char *)"",
+		    resp->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 		if (r)
 			resp->body = NULL;
 	}
@@ -186,9 +208,95 @@ static void decide_413(struct conn_ctx *c)
 	c->decided = true;
 }
 
+static void *worker_main(void *arg)
+{
+	struct http_server *s = arg;
+	struct workers *w = &s->w;
+
+	for (;;) {
+		struct conn_ctx *c;
+
+		pthread_mutex_lock(&w->lock);
+		while (!w->head && !w->stopping)
+			pthread_cond_wait(&w->wake, &w->lock);
+		c = w->head;
+		if (!c) {
+			pthread_mutex_unlock(&w->lock);
+			return NULL;
+		}
+		w->head = c->next;
+		if (!w->head)
+			w->tail = NULL;
+		w->queued--;
+		pthread_mutex_unlock(&w->lock);
+
+		router_dispatch(s->router, s->ctx, &c->req, &c->resp);
+		c->done = true;
+		MHD_resume_connection(c->conn);
+	}
+}
+
+/* Suspend the connection and queue c for a worker. false when the queue is full or stopping:
+ * the caller answers 503 at once. */
+static bool offload(struct http_server *s, struct conn_ctx *c)
+{
+	struct workers *w = &s->w;
+	bool ok;
+
+	pthread_mutex_lock(&w->lock);
+	ok = w->nthreads > 0 && !w->stopping && w->queued < s->cfg.blocking_queue_max;
+	if (ok) {
+		c->offloaded = true;
+		c->next = NULL;
+		MHD_suspend_connection(c->conn);
+		if (w->tail)
+			w->tail->next = c;
+		else
+			w->head = c;
+		w->tail = c;
+		w->queued++;
+		pthread_cond_signal(&w->wake);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return ok;
+}
+
+static int workers_start(struct http_server *s)
+{
+	struct workers *w = &s->w;
+
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	w->threads = calloc((size_t)s->cfg.blocking_threads, sizeof(*w->threads));
+	if (!w->threads)
+		return -ENOMEM;
+	for (int i = 0; i < s->cfg.blocking_threads; i++) {
+		if (pthread_create(&w->threads[i], NULL, worker_main, s))
+			return -EAGAIN;
+		w->nthreads++;
+	}
+	return 0;
+}
+
+/* Let the workers finish (and resume) every queued connection, then join them. */
+static void workers_stop(struct http_server *s)
+{
+	struct workers *w = &s->w;
+
+	pthread_mutex_lock(&w->lock);
+	w->stopping = true;
+	pthread_cond_broadcast(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	for (int i = 0; i < w->nthreads; i++)
+		pthread_join(w->threads[i], NULL);
+	free(w->threads);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct conn_ctx *c = *con_cls;
@@ -225,17 +333,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			resp_error(&c->resp, 404, "not_found", "未找到 (not found)");
 			c->decided = true;
 		} else if (rc == -EBADRQC) {
-			char *allow = arena_printf(c->arena, "%s%s%s%s%s%s",
-						   allowed & HTTP_GET ? "GET, HEAD, " : "",
-						   allowed & HTTP_POST ? "POST, " : "",
-						   allowed & HTTP_PUT ? "PUT, " : "",
-						   allowed & HTTP_PATCH ? "PATCH, " : "",
-						   allowed & HTTP_DELETE ? "DELETE, " : "",
-						   allowed & HTTP_OPTIONS ? "OPTIONS, " : "");
+			char *allow = arena_printf(
+			    c->arena, "%s%s%s%s%s%s", allowed & HTTP_GET ? "GET, HEAD, " : "",
+			    allowed & HTTP_POST ? "POST, " : "", allowed & HTTP_PUT ? "PUT, " : "",
+			    allowed & HTTP_PATCH ? "PATCH, " : "",
+			    allowed & HTTP_DELETE ? "DELETE, " : "",
+			    allowed & HTTP_OPTIONS ? "OPTIONS, " : "");
 			if (allow && strlen(allow) >= 2)
 				allow[strlen(allow) - 2] = '\0';
 			resp_error(&c->resp, 405, "method_not_allowed",
-				   "不支持该请求方法 (method not allowed)");
+			           "不支持该请求方法 (method not allowed)");
 			resp_header(&c->resp, "Allow", allow);
 			c->decided = true;
 		} else if (rc) {
@@ -248,7 +355,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		/* A declared body over the cap is refused before any of it is read; MHD then
 		 * closes the connection, which is what we want for such a client. */
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						 MHD_HTTP_HEADER_CONTENT_LENGTH);
+		                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (!c->decided && cl) {
 			char *end;
 			unsigned long long n = strtoull(cl, &end, 10);
@@ -264,13 +371,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 		*upload_data_size = 0;
 		if (c->decided) {
-			/* Discard what follows a refusal, but not forever: past the slack, hang up. */
+			/* Discard what follows a refusal, but not forever: past the slack, hang up.
+			 */
 			c->discarded += n;
 			return c->discarded > DISCARD_SLACK ? MHD_NO : MHD_YES;
 		}
 		if (n > c->max_body - c->len) {
-			/* A chunked body that outgrew its cap. MHD 0.9.75 cannot queue a response in
-			 * the middle of a body, so drop the rest and answer 413 at its end. */
+			/* A chunked body that outgrew its cap. MHD 0.9.75 cannot queue a response
+			 * in the middle of a body, so drop the rest and answer 413 at its end. */
 			decide_413(c);
 			free(c->body);
 			c->body = NULL;
@@ -296,16 +404,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (c->queued)
 		return MHD_YES;
-	if (!c->decided) {
+	if (c->offloaded && !c->done)
+		return MHD_YES; /* not expected: MHD calls again only after the resume */
+	if (!c->decided && !c->offloaded) {
 		c->req.body = c->body;
 		c->req.body_len = c->len;
-		router_dispatch(s->router, s->ctx, &c->req, &c->resp);
+		if (c->req.route->flags & ROUTE_BLOCKING) {
+			c->conn = conn;
+			if (offload(s, c))
+				return MHD_YES;
+			resp_error(&c->resp, 503, "busy", "服务繁忙，请稍后再试 (busy, try again)");
+		} else {
+			router_dispatch(s->router, s->ctx, &c->req, &c->resp);
+		}
 	}
 	return queue(s, conn, c);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	struct http_server *s = cls;
 	struct conn_ctx *c = *con_cls;
@@ -317,15 +434,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		struct timespec end;
 		double ms;
 		const struct route *rt = c->req.route;
-		const char *path = rt && (rt->flags & ROUTE_SECRET_PATH) ? rt->pattern : c->req.path;
+		const char *path =
+		    rt && (rt->flags & ROUTE_SECRET_PATH) ? rt->pattern : c->req.path;
 
 		clock_gettime(CLOCK_MONOTONIC, &end);
 		ms = (double)(end.tv_sec - c->start.tv_sec) * 1e3 +
 		     (double)(end.tv_nsec - c->start.tv_nsec) / 1e6;
 		log_info("access method=%s path=\"%s\" status=%d ms=%.2f addr=%s account=%lld%s",
-			 c->req.method_name ? c->req.method_name : "-", path ? path : "-",
-			 c->resp.status, ms, c->addr, c->req.who.account_id,
-			 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+		         c->req.method_name ? c->req.method_name : "-", path ? path : "-",
+		         c->resp.status, ms, c->addr, c->req.who.account_id,
+		         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
 	}
 	if (c->resp.fd >= 0)
 		close(c->resp.fd);
@@ -350,11 +468,12 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 int http_server_start(struct http_server **out, const struct http_server_config *cfg,
-		      const struct router *router, void *ctx)
+                      const struct router *router, void *ctx)
 {
 	struct sockaddr_storage ss;
 	struct http_server *s;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags =
+	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	const union MHD_DaemonInfo *di;
 	socklen_t sl;
 
@@ -381,17 +500,22 @@ int http_server_start(struct http_server **out, const struct http_server_config 
 	s->cfg = *cfg;
 	s->router = router;
 	s->ctx = ctx;
+	if (workers_start(s)) {
+		workers_stop(s);
+		free(s);
+		return -EAGAIN;
+	}
 	s->d = MHD_start_daemon(
-		flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-		mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->conn_limit,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_conn_limit,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory, MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+	    flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+	    mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)cfg->conn_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->conn_limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_conn_limit,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
 	if (!s->d) {
 		int e = errno;
+		workers_stop(s);
 		free(s);
 		return e == EADDRINUSE ? -EADDRINUSE : -EIO;
 	}
@@ -410,6 +534,9 @@ void http_server_stop(struct http_server *s)
 {
 	if (!s)
 		return;
+	/* MHD must not stop with suspended connections: drain the workers first. */
+	MHD_quiesce_daemon(s->d);
+	workers_stop(s);
 	MHD_stop_daemon(s->d);
 	free(s);
 }

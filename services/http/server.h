@@ -20,6 +20,8 @@ struct http_server_config {
 	size_t default_max_body;   /* for routes with max_body 0 */
 	bool access_log;
 	bool trust_proxy; /* X-Forwarded-For/-Proto from a loopback peer are believed */
+	int blocking_threads;   /* workers for ROUTE_BLOCKING handlers */
+	int blocking_queue_max; /* waiting blocking requests before 503 */
 };
 
 /*
