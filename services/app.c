@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fsutil.h"
 #include "migrate.h"
 
 static int make_dir(const char *path, mode_t mode)
@@ -13,28 +14,6 @@ static int make_dir(const char *path, mode_t mode)
 	if (mkdir(path, mode) == 0 || errno == EEXIST)
 		return 0;
 	return -errno;
-}
-
-/* mkdir -p: the data directory may be several levels deep (var/demo). */
-static int make_dirs(const char *path, mode_t mode)
-{
-	char buf[4096];
-	size_t n = strlen(path);
-	int rc;
-
-	if (n == 0 || n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		rc = make_dir(buf, mode);
-		*p = '/';
-		if (rc)
-			return rc;
-	}
-	return make_dir(buf, mode);
 }
 
 int app_db(struct app *app, struct db **db)
@@ -71,7 +50,7 @@ int app_open(struct app **out, const struct config *cfg, char *err, size_t errle
 	struct app *app;
 	struct db *db = NULL;
 	struct auth_settings as;
-	char path[4096];
+	char path[4096], msg[512];
 	int rc, from = 0, to = 0;
 	static const char *const dirs[] = {"media", "staging"};
 
@@ -81,9 +60,9 @@ int app_open(struct app **out, const struct config *cfg, char *err, size_t errle
 		return -ENOMEM;
 	app->cfg = *cfg;
 	app->now = clock_now;
-	if ((rc = make_dirs(cfg->data, 0750))) {
+	if ((rc = fs_mkdirs(cfg->data, 0750))) {
 		snprintf(err, errlen, "cannot create data directory %s: %s", cfg->data,
-			 strerror(-rc));
+		         strerror(-rc));
 		goto fail;
 	}
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
@@ -95,9 +74,9 @@ int app_open(struct app **out, const struct config *cfg, char *err, size_t errle
 	}
 	if ((rc = keys_load_or_create(cfg->data, &app->keys, NULL))) {
 		snprintf(err, errlen, "%s/secret.key: %s", cfg->data,
-			 rc == -EACCES  ? "readable by others; chmod 600 it"
-			 : rc == -EBADMSG ? "damaged"
-					  : strerror(-rc));
+		         rc == -EACCES    ? "readable by others; chmod 600 it"
+		         : rc == -EBADMSG ? "damaged"
+		                          : strerror(-rc));
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "%s/blobs", cfg->data);
@@ -110,27 +89,27 @@ int app_open(struct app **out, const struct config *cfg, char *err, size_t errle
 		snprintf(err, errlen, "cannot open database %s: %s", path, strerror(-rc));
 		goto fail;
 	}
-	rc = migrate_apply(db, migrations_embedded, migrations_embedded_count, &from, &to);
+	rc = migrate_apply(db, migrations_embedded, migrations_embedded_count, &from, &to, msg,
+	                   sizeof(msg));
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", path,
-			 rc == -ENOTSUP ? "database is newer than this program"
-					: db_errmsg(db));
+		         rc == -ENOTSUP ? "database is newer than this program" : msg);
 		goto fail;
 	}
 	rc = pwhash_new(&app->ph, app->keys.pepper, (unsigned long long)cfg->pwhash_ops,
-			(size_t)cfg->pwhash_mem_mib << 20, (int)cfg->hash_concurrency);
+	                (size_t)cfg->pwhash_mem_mib << 20, (int)cfg->hash_concurrency);
 	if (rc) {
 		snprintf(err, errlen, "password hashing: out of memory");
 		goto fail;
 	}
 	as = (struct auth_settings){
-		.reader_session_s = cfg->session_reader_days * 86400,
-		.reader_idle_s = cfg->session_reader_idle_days * 86400,
-		.staff_session_s = cfg->session_staff_hours * 3600,
-		.staff_idle_s = cfg->session_staff_idle_minutes * 60,
-		.max_failures = (int)cfg->login_max_failures,
-		.lock_s = cfg->login_lock_minutes * 60,
-		.addr_free_failures = (int)cfg->login_addr_free_failures,
+	    .reader_session_s = cfg->session_reader_days * 86400,
+	    .reader_idle_s = cfg->session_reader_idle_days * 86400,
+	    .staff_session_s = cfg->session_staff_hours * 3600,
+	    .staff_idle_s = cfg->session_staff_idle_minutes * 60,
+	    .max_failures = (int)cfg->login_max_failures,
+	    .lock_s = cfg->login_lock_minutes * 60,
+	    .addr_free_failures = (int)cfg->login_addr_free_failures,
 	};
 	if ((rc = auth_new(&app->auth, &app->keys, app->ph, &as)))
 		goto fail;

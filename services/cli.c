@@ -69,7 +69,7 @@ const char *cli_opt(const struct cli *c, const char *name)
 }
 
 int cli_config(const struct cli *c, struct config *cfg, const char *const *own, char *err,
-	       size_t errlen)
+               size_t errlen)
 {
 	const char *file = cli_opt(c, "config");
 	int rc;

@@ -1,6 +1,7 @@
 /* Subcommands: parse their words, open the app, call domain code, print the result. */
 #include "commands.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,13 +16,14 @@
 #include "cli.h"
 #include "http/server.h"
 #include "log.h"
+#include "fsutil.h"
 #include "migrate.h"
 
 #define ERR_SIZE 512
 
 /* Parse words and settings, print help when asked; returns -1 to go on, else an exit code. */
 static int setup(int argc, char **argv, const char *usage, const char *const *own, struct cli *c,
-		 struct config *cfg, bool settings_help)
+                 struct config *cfg, bool settings_help)
 {
 	char err[ERR_SIZE];
 	enum log_level lvl;
@@ -79,7 +81,7 @@ int cmd_serve(int argc, char **argv)
 	int rc, sig = 0;
 
 	rc = setup(argc, argv, "shuxiang serve [--data DIR] [--port N] [--bind ADDR] [SETTINGS]",
-		   NULL, &c, &cfg, true);
+	           NULL, &c, &cfg, true);
 	if (rc >= 0)
 		return rc;
 	/* Block the stop signals before any thread starts, so that only sigwait() sees them. */
@@ -90,28 +92,28 @@ int cmd_serve(int argc, char **argv)
 	if (open_app(&cfg, &app))
 		return 1;
 	hc = (struct http_server_config){
-		.bind = cfg.bind,
-		.port = (int)cfg.port,
-		.threads = (int)cfg.threads,
-		.conn_timeout = (int)cfg.conn_timeout,
-		.conn_limit = (int)cfg.conn_limit,
-		.per_ip_conn_limit = (int)cfg.per_ip_conn_limit,
-		.conn_memory = (size_t)cfg.conn_memory_kb << 10,
-		.default_max_body = (size_t)cfg.body_max_kb << 10,
-		.access_log = cfg.access_log,
-		.trust_proxy = cfg.trust_proxy,
-		.blocking_threads = (int)cfg.blocking_threads,
-		.blocking_queue_max = (int)cfg.blocking_queue_max,
+	    .bind = cfg.bind,
+	    .port = (int)cfg.port,
+	    .threads = (int)cfg.threads,
+	    .conn_timeout = (int)cfg.conn_timeout,
+	    .conn_limit = (int)cfg.conn_limit,
+	    .per_ip_conn_limit = (int)cfg.per_ip_conn_limit,
+	    .conn_memory = (size_t)cfg.conn_memory_kb << 10,
+	    .default_max_body = (size_t)cfg.body_max_kb << 10,
+	    .access_log = cfg.access_log,
+	    .trust_proxy = cfg.trust_proxy,
+	    .blocking_threads = (int)cfg.blocking_threads,
+	    .blocking_queue_max = (int)cfg.blocking_queue_max,
 	};
 	rc = http_server_start(&srv, &hc, &app->router, app);
 	if (rc) {
 		fprintf(stderr, "shuxiang: cannot listen on %s:%lld: %s\n", cfg.bind, cfg.port,
-			strerror(-rc));
+		        strerror(-rc));
 		app_close(app);
 		return 1;
 	}
 	log_info("serve data=\"%s\" web_dir=\"%s\" threads=%lld", cfg.data, cfg.web_dir,
-		 cfg.threads);
+	         cfg.threads);
 	print_bind_url(cfg.bind, http_server_port(srv));
 	fflush(stdout);
 	sigwait(&set, &sig);
@@ -164,13 +166,14 @@ static int report(int rc, const char *what)
 int cmd_user(int argc, char **argv)
 {
 	static const char usage[] =
-		"shuxiang user add --kind staff --role admin|cataloguer|circulation|content "
-		"--login NAME [--name 姓名] [--branch CODE]\n"
-		"       shuxiang user add --kind reader --card BARCODE [--name 姓名] [--phone 1xxxxxxxxxx] "
-		"[--branch CODE]\n"
-		"       shuxiang user passwd --login NAME | --card BARCODE   (prints a new password)";
-	static const char *const own[] = {"kind", "role", "login", "card", "name", "phone", "branch",
-					  NULL};
+	    "shuxiang user add --kind staff --role admin|cataloguer|circulation|content "
+	    "--login NAME [--name 姓名] [--branch CODE]\n"
+	    "       shuxiang user add --kind reader --card BARCODE [--name 姓名] [--phone "
+	    "1xxxxxxxxxx] "
+	    "[--branch CODE]\n"
+	    "       shuxiang user passwd --login NAME | --card BARCODE   (prints a new password)";
+	static const char *const own[] = {"kind", "role",  "login",  "card",
+	                                  "name", "phone", "branch", NULL};
 	char password[AUTH_PASSWORD_LEN + 1];
 	const char *kind, *who;
 	struct config cfg;
@@ -207,21 +210,22 @@ int cmd_user(int argc, char **argv)
 	if (strcmp(c.pos[0], "passwd") == 0) {
 		rc = auth_reset_password(app->auth, db, who, password);
 		if (!rc)
-			printf("new password for %s (shown once; other sessions were signed out):\n%s\n",
+			printf("new password for %s (shown once; other sessions were signed "
+			       "out):\n%s\n",
 			       who, password);
 	} else if (strcmp(kind, "staff") == 0) {
 		rc = auth_create_staff(app->auth, db, cli_opt(&c, "login"), cli_opt(&c, "name"),
-				       cli_opt(&c, "role"), cli_opt(&c, "branch"), password, &id);
+		                       cli_opt(&c, "role"), cli_opt(&c, "branch"), password, &id);
 		if (!rc)
 			printf("created staff account %lld: login %s, role %s\n"
 			       "password (shown once):\n%s\n",
 			       id, cli_opt(&c, "login"), cli_opt(&c, "role"), password);
 	} else {
 		rc = auth_create_reader(app->auth, db, cli_opt(&c, "card"), cli_opt(&c, "name"),
-					cli_opt(&c, "phone"), cli_opt(&c, "branch"), password, &id);
+		                        cli_opt(&c, "phone"), cli_opt(&c, "branch"), password, &id);
 		if (!rc)
-			printf("created reader account %lld: card %s\npassword (shown once):\n%s\n", id,
-			       cli_opt(&c, "card"), password);
+			printf("created reader account %lld: card %s\npassword (shown once):\n%s\n",
+			       id, cli_opt(&c, "card"), password);
 	}
 	sodium_memzero(password, sizeof(password));
 out:
@@ -232,7 +236,7 @@ out:
 int cmd_device(int argc, char **argv)
 {
 	static const char usage[] =
-		"shuxiang device add --kind kiosk|selfcheck|screen --branch CODE [--name NAME]";
+	    "shuxiang device add --kind kiosk|selfcheck|screen --branch CODE [--name NAME]";
 	static const char *const own[] = {"kind", "branch", "name", NULL};
 	char secret[AUTH_TOKEN_SIZE];
 	struct config cfg;
@@ -255,7 +259,7 @@ int cmd_device(int argc, char **argv)
 	rc = app_db(app, &db);
 	if (!rc)
 		rc = auth_create_device(app->auth, db, cli_opt(&c, "kind"), cli_opt(&c, "branch"),
-					cli_opt(&c, "name"), secret, &id);
+		                        cli_opt(&c, "name"), secret, &id);
 	if (!rc)
 		printf("created %s device %lld at branch %s\n"
 		       "secret for its Authorization: Bearer header (shown once):\n%s\n",
@@ -263,7 +267,8 @@ int cmd_device(int argc, char **argv)
 	sodium_memzero(secret, sizeof(secret));
 	app_close(app);
 	if (rc == -ENOENT)
-		fprintf(stderr, "(add a branch with `shuxiang branch add --code CODE --name 名称`)\n");
+		fprintf(stderr,
+		        "(add a branch with `shuxiang branch add --code CODE --name 名称`)\n");
 	return report(rc, cli_opt(&c, "branch"));
 }
 
@@ -292,54 +297,74 @@ int cmd_branch(int argc, char **argv)
 	if (!rc)
 		rc = branch_add(db, cli_opt(&c, "code"), cli_opt(&c, "name"), &id);
 	if (!rc)
-		printf("created branch %lld: %s %s\n", id, cli_opt(&c, "code"), cli_opt(&c, "name"));
+		printf("created branch %lld: %s %s\n", id, cli_opt(&c, "code"),
+		       cli_opt(&c, "name"));
 	app_close(app);
 	return report(rc, cli_opt(&c, "code"));
 }
 
-static int copy_file(const char *from, const char *to, mode_t mode)
+/* True when dir does not exist or is an empty directory. */
+static bool usable_backup_dest(const char *dir)
 {
-	char tmp[4200], buf[65536];
-	int in, out, rc = 0;
-	ssize_t n;
+	struct dirent *e;
+	bool empty = true;
+	DIR *d = opendir(dir);
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", to) >= (int)sizeof(tmp))
+	if (!d)
+		return errno == ENOENT;
+	while (empty && (e = readdir(d)))
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
+/*
+ * The copy is built in a fresh DEST.partial-XXXXXX next to DEST, synced, and renamed to DEST
+ * at the end: a backup is whole or absent, never mixed with older files, and never written over
+ * a data directory (a live one least of all).
+ */
+static int write_backup(struct app *app, const char *data, const char *dest, long *copied)
+{
+	char part[4096], from[4200], to[4200], parent[4096];
+	struct blob_store *dst = NULL;
+	struct db *db;
+	int rc;
+
+	if (snprintf(part, sizeof(part), "%s.partial-XXXXXX", dest) >= (int)sizeof(part))
 		return -ENAMETOOLONG;
-	in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
+	if (!mkdtemp(part))
 		return -errno;
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (out < 0) {
+	/* The keys first: a copy of the database is useless without the pepper. */
+	snprintf(from, sizeof(from), "%s/secret.key", data);
+	snprintf(to, sizeof(to), "%s/secret.key", part);
+	if ((rc = fs_copy_file(from, to, 0600)))
+		goto out;
+	snprintf(to, sizeof(to), "%s/shuxiang.db", part);
+	if ((rc = app_db(app, &db)) || (rc = db_backup_to(db, to)))
+		goto out;
+	snprintf(to, sizeof(to), "%s/blobs", part);
+	if ((rc = blob_store_open(&dst, to)) || (rc = blob_store_copy(app->blobs, dst, copied)))
+		goto out;
+	if ((rc = fs_fsync_dir(part)))
+		goto out;
+	if (rename(part, dest) < 0) {
 		rc = -errno;
-		close(in);
-		return rc;
+		goto out;
 	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n) {
-			rc = -EIO;
-			break;
-		}
-	if (n < 0)
-		rc = -errno;
-	if (!rc && fsync(out) < 0)
-		rc = -errno;
-	close(in);
-	close(out);
-	if (!rc && rename(tmp, to) < 0)
-		rc = -errno;
+	fs_dirname(dest, parent, sizeof(parent));
+	rc = fs_fsync_dir(parent);
+out:
+	blob_store_close(dst);
 	if (rc)
-		unlink(tmp);
+		fs_remove_tree(part);
 	return rc;
 }
 
 int cmd_backup(int argc, char **argv)
 {
-	static const char usage[] = "shuxiang backup DEST [--data DIR]";
-	char from[4096], to[4096];
-	struct blob_store *dst = NULL;
+	static const char usage[] = "shuxiang backup DEST [--data DIR]   (DEST: new or empty)";
 	struct config cfg;
 	struct app *app;
-	struct db *db;
 	struct cli c;
 	long copied = 0;
 	int rc;
@@ -351,27 +376,18 @@ int cmd_backup(int argc, char **argv)
 		fprintf(stderr, "usage: %s\n", usage);
 		return 2;
 	}
+	if (!usable_backup_dest(c.pos[0])) {
+		fprintf(stderr,
+		        "shuxiang: %s exists and is not empty; back up into a new directory\n",
+		        c.pos[0]);
+		return 1;
+	}
 	if (open_app(&cfg, &app))
 		return 1;
-	if (mkdir(c.pos[0], 0700) < 0 && errno != EEXIST) {
-		rc = -errno;
-		goto out;
-	}
-	/* The keys first: a copy of the database is useless without the pepper. */
-	snprintf(from, sizeof(from), "%s/secret.key", cfg.data);
-	snprintf(to, sizeof(to), "%s/secret.key", c.pos[0]);
-	if ((rc = copy_file(from, to, 0600)))
-		goto out;
-	snprintf(to, sizeof(to), "%s/shuxiang.db", c.pos[0]);
-	if ((rc = app_db(app, &db)) || (rc = db_backup_to(db, to)))
-		goto out;
-	snprintf(to, sizeof(to), "%s/blobs", c.pos[0]);
-	if ((rc = blob_store_open(&dst, to)) || (rc = blob_store_copy(app->blobs, dst, &copied)))
-		goto out;
-	printf("backup of %s written to %s (database, %ld new blobs, keys)\n", cfg.data, c.pos[0],
-	       copied);
-out:
-	blob_store_close(dst);
+	rc = write_backup(app, cfg.data, c.pos[0], &copied);
+	if (!rc)
+		printf("backup of %s written to %s (database, %ld blobs, keys)\n", cfg.data,
+		       c.pos[0], copied);
 	app_close(app);
 	return report(rc, c.pos[0]);
 }
@@ -386,7 +402,7 @@ int cmd_check(int argc, char **argv)
 	int rc;
 
 	rc = setup(argc, argv, "shuxiang check [--data DIR]   (PRAGMA integrity_check)", NULL, &c,
-		   &cfg, false);
+	           &cfg, false);
 	if (rc >= 0)
 		return rc;
 	if (open_app(&cfg, &app))

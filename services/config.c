@@ -23,50 +23,50 @@ struct cfg_def {
 #define F(field) offsetof(struct config, field)
 
 static const struct cfg_def table[] = {
-	{"data", CFG_STR, "./var", 0, 0, F(data), "data directory (database, blobs, media, keys)"},
-	{"bind", CFG_STR, "127.0.0.1", 0, 0, F(bind), "address to listen on (IPv4 or IPv6)"},
-	{"port", CFG_INT, "8080", 0, 65535, F(port), "TCP port; 0 = any free port (printed)"},
-	{"threads", CFG_INT, "4", 1, 256, F(threads), "HTTP worker threads (epoll each)"},
-	{"blocking_threads", CFG_INT, "2", 1, 64, F(blocking_threads),
-	 "worker threads for requests that block (password hashing)"},
-	{"blocking_queue_max", CFG_INT, "256", 1, 100000, F(blocking_queue_max),
-	 "requests waiting for those workers before 503"},
-	{"conn_timeout", CFG_INT, "30", 1, 3600, F(conn_timeout),
-	 "seconds a connection may stay idle before it is closed"},
-	{"conn_limit", CFG_INT, "4000", 16, 1000000, F(conn_limit), "total open connections"},
-	{"per_ip_conn_limit", CFG_INT, "64", 0, 1000000, F(per_ip_conn_limit),
-	 "open connections per client address; 0 = no limit (use 0 behind a proxy)"},
-	{"conn_memory_kb", CFG_INT, "64", 16, 4096, F(conn_memory_kb),
-	 "memory per connection for headers and buffers, KiB"},
-	{"body_max_kb", CFG_INT, "64", 1, 1048576, F(body_max_kb),
-	 "request body cap of JSON routes that state none, KiB"},
-	{"web_dir", CFG_STR, SHUXIANG_WEB_DIR, 0, 0, F(web_dir), "built pages (player-web/dist)"},
-	{"access_log", CFG_BOOL, "1", 0, 1, F(access_log), "log one line per request"},
-	{"trust_proxy", CFG_BOOL, "0", 0, 1, F(trust_proxy),
-	 "trust X-Forwarded-For/-Proto from a local TLS proxy (sets the Secure cookie flag)"},
-	{"public_origin", CFG_STR, "", 0, 0, F(public_origin),
-	 "origin readers use, e.g. https://lib.example.cn (besides the Host header)"},
-	{"session_reader_days", CFG_INT, "30", 1, 365, F(session_reader_days),
-	 "reader sessions end after this many days"},
-	{"session_reader_idle_days", CFG_INT, "7", 1, 365, F(session_reader_idle_days),
-	 "reader sessions end after this many idle days"},
-	{"session_staff_hours", CFG_INT, "12", 1, 72, F(session_staff_hours),
-	 "staff sessions end after this many hours"},
-	{"session_staff_idle_minutes", CFG_INT, "30", 1, 1440, F(session_staff_idle_minutes),
-	 "staff sessions end after this many idle minutes"},
-	{"login_max_failures", CFG_INT, "10", 3, 100, F(login_max_failures),
-	 "consecutive failed sign-ins of one login before it is locked"},
-	{"login_lock_minutes", CFG_INT, "15", 1, 1440, F(login_lock_minutes),
-	 "how long a locked login stays locked"},
-	{"login_addr_free_failures", CFG_INT, "20", 1, 10000, F(login_addr_free_failures),
-	 "failed sign-ins from one address before exponential back-off starts"},
-	{"hash_concurrency", CFG_INT, "2", 1, 64, F(hash_concurrency),
-	 "password hashes computed at once"},
-	{"pwhash_ops", CFG_INT, "5", 2, 20, F(pwhash_ops), "argon2id passes (t)"},
-	{"pwhash_mem_mib", CFG_INT, "19", 19, 4096, F(pwhash_mem_mib), "argon2id memory, MiB (m)"},
-	{"log_level", CFG_STR, "info", 0, 0, F(log_level), "debug, info, warn or error"},
-	{"timezone", CFG_STR, "Asia/Shanghai", 0, 0, F(timezone),
-	 "library time zone for days and due dates"},
+    {"data", CFG_STR, "./var", 0, 0, F(data), "data directory (database, blobs, media, keys)"},
+    {"bind", CFG_STR, "127.0.0.1", 0, 0, F(bind), "address to listen on (IPv4 or IPv6)"},
+    {"port", CFG_INT, "8080", 0, 65535, F(port), "TCP port; 0 = any free port (printed)"},
+    {"threads", CFG_INT, "4", 1, 256, F(threads), "HTTP worker threads (epoll each)"},
+    {"blocking_threads", CFG_INT, "2", 1, 64, F(blocking_threads),
+     "worker threads for requests that block (password hashing)"},
+    {"blocking_queue_max", CFG_INT, "256", 1, 100000, F(blocking_queue_max),
+     "requests waiting for those workers before 503"},
+    {"conn_timeout", CFG_INT, "30", 1, 3600, F(conn_timeout),
+     "seconds a connection may stay idle before it is closed"},
+    {"conn_limit", CFG_INT, "4000", 16, 1000000, F(conn_limit), "total open connections"},
+    {"per_ip_conn_limit", CFG_INT, "64", 0, 1000000, F(per_ip_conn_limit),
+     "open connections per client address; 0 = no limit (use 0 behind a proxy)"},
+    {"conn_memory_kb", CFG_INT, "64", 16, 4096, F(conn_memory_kb),
+     "memory per connection for headers and buffers, KiB"},
+    {"body_max_kb", CFG_INT, "64", 1, 1048576, F(body_max_kb),
+     "request body cap of JSON routes that state none, KiB"},
+    {"web_dir", CFG_STR, SHUXIANG_WEB_DIR, 0, 0, F(web_dir), "built pages (player-web/dist)"},
+    {"access_log", CFG_BOOL, "1", 0, 1, F(access_log), "log one line per request"},
+    {"trust_proxy", CFG_BOOL, "0", 0, 1, F(trust_proxy),
+     "trust X-Forwarded-For/-Proto from a local TLS proxy (sets the Secure cookie flag)"},
+    {"public_origin", CFG_STR, "", 0, 0, F(public_origin),
+     "origin readers use, e.g. https://lib.example.cn (besides the Host header)"},
+    {"session_reader_days", CFG_INT, "30", 1, 365, F(session_reader_days),
+     "reader sessions end after this many days"},
+    {"session_reader_idle_days", CFG_INT, "7", 1, 365, F(session_reader_idle_days),
+     "reader sessions end after this many idle days"},
+    {"session_staff_hours", CFG_INT, "12", 1, 72, F(session_staff_hours),
+     "staff sessions end after this many hours"},
+    {"session_staff_idle_minutes", CFG_INT, "30", 1, 1440, F(session_staff_idle_minutes),
+     "staff sessions end after this many idle minutes"},
+    {"login_max_failures", CFG_INT, "10", 3, 100, F(login_max_failures),
+     "consecutive failed sign-ins of one login before it is locked"},
+    {"login_lock_minutes", CFG_INT, "15", 1, 1440, F(login_lock_minutes),
+     "how long a locked login stays locked"},
+    {"login_addr_free_failures", CFG_INT, "20", 1, 10000, F(login_addr_free_failures),
+     "failed sign-ins from one address before exponential back-off starts"},
+    {"hash_concurrency", CFG_INT, "2", 1, 64, F(hash_concurrency),
+     "password hashes computed at once"},
+    {"pwhash_ops", CFG_INT, "5", 2, 20, F(pwhash_ops), "argon2id passes (t)"},
+    {"pwhash_mem_mib", CFG_INT, "19", 19, 4096, F(pwhash_mem_mib), "argon2id memory, MiB (m)"},
+    {"log_level", CFG_STR, "info", 0, 0, F(log_level), "debug, info, warn or error"},
+    {"timezone", CFG_STR, "Asia/Shanghai", 0, 0, F(timezone),
+     "library time zone for days and due dates"},
 };
 
 #define NDEFS ((int)(sizeof(table) / sizeof(table[0])))
@@ -92,7 +92,7 @@ bool config_has(const char *name)
 }
 
 static int set_def(struct config *c, const struct cfg_def *d, const char *v, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	char *base = (char *)c + d->off;
 	char *end;
@@ -102,7 +102,7 @@ static int set_def(struct config *c, const struct cfg_def *d, const char *v, cha
 	case CFG_STR:
 		if (strlen(v) >= CONFIG_STR_MAX) {
 			snprintf(err, errlen, "%s: value longer than %d bytes", d->name,
-				 CONFIG_STR_MAX - 1);
+			         CONFIG_STR_MAX - 1);
 			return -EINVAL;
 		}
 		snprintf(base, CONFIG_STR_MAX, "%s", v);
@@ -112,7 +112,7 @@ static int set_def(struct config *c, const struct cfg_def *d, const char *v, cha
 		    !strcasecmp(v, "on"))
 			*(bool *)base = true;
 		else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
-			 !strcasecmp(v, "off"))
+		         !strcasecmp(v, "off"))
 			*(bool *)base = false;
 		else {
 			snprintf(err, errlen, "%s: expected 0 or 1, got \"%s\"", d->name, v);
@@ -128,7 +128,7 @@ static int set_def(struct config *c, const struct cfg_def *d, const char *v, cha
 		}
 		if (x < d->min || x > d->max) {
 			snprintf(err, errlen, "%s: %lld is outside %lld..%lld", d->name, x, d->min,
-				 d->max);
+			         d->max);
 			return -EINVAL;
 		}
 		*(long long *)base = x;
@@ -240,7 +240,7 @@ void config_print_help(FILE *f)
 			snprintf(bounds, sizeof(bounds), "0|1");
 		else
 			snprintf(bounds, sizeof(bounds), "text");
-		fprintf(f, "  --%-26s %-18s %-16s %s\n", d->name,
-			*d->def ? d->def : "\"\"", bounds, d->help);
+		fprintf(f, "  --%-26s %-18s %-16s %s\n", d->name, *d->def ? d->def : "\"\"", bounds,
+		        d->help);
 	}
 }

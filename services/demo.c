@@ -32,12 +32,12 @@ struct demo_person {
 };
 
 static const struct demo_branch branches[] = {
-	{"ZG", "总馆"}, {"CX", "城西分馆"}, {"ZZ", "24小时自助图书馆"}};
+    {"ZG", "总馆"}, {"CX", "城西分馆"}, {"ZZ", "24小时自助图书馆"}};
 static const struct demo_person people[] = {
-	{"admin", "管理员", NULL, "admin"},
-	{"desk", "刘敏（流通台）", NULL, "circulation"},
-	{"D0001", "张三", "13800001234", NULL},
-	{"D0002", "李四", NULL, NULL},
+    {"admin", "管理员", NULL, "admin"},
+    {"desk", "刘敏（流通台）", NULL, "circulation"},
+    {"D0001", "张三", "13800001234", NULL},
+    {"D0002", "李四", NULL, NULL},
 };
 
 int cmd_demo(int argc, char **argv)
@@ -82,14 +82,15 @@ int cmd_demo(int argc, char **argv)
 		const struct demo_person *p = &people[i];
 
 		if (p->role)
-			rc = auth_create_staff(app->auth, db, p->id, p->name, p->role, "ZG", pw, &id);
+			rc = auth_create_staff(app->auth, db, p->id, p->name, p->role, "ZG", pw,
+			                       &id);
 		else
 			rc = auth_create_reader(app->auth, db, p->id, p->name, p->phone, "ZG", pw,
-						&id);
+			                        &id);
 		if (rc)
 			goto out;
 		fprintf(f, "  %-6s %-8s %-10s password %s   %s\n", p->role ? "staff" : "reader",
-			p->role ? "login" : "card", p->id, pw, p->name);
+		        p->role ? "login" : "card", p->id, pw, p->name);
 	}
 	if ((rc = auth_create_device(app->auth, db, "kiosk", "ZG", "大厅瀑布流", secret, &id)))
 		goto out;

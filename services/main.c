@@ -12,24 +12,24 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *help;
 } commands[] = {
-	{"serve", cmd_serve, "serve the library over HTTP"},
-	{"migrate", cmd_migrate, "bring the database schema up to date"},
-	{"user", cmd_user, "add a reader or staff account, or set a new password"},
-	{"device", cmd_device, "add a kiosk, self-check or screen device"},
-	{"branch", cmd_branch, "add a branch"},
-	{"backup", cmd_backup, "consistent copy of the data directory"},
-	{"demo", cmd_demo, "create the demo library"},
-	{"check", cmd_check, "check the database's integrity"},
+    {"serve", cmd_serve, "serve the library over HTTP"},
+    {"migrate", cmd_migrate, "bring the database schema up to date"},
+    {"user", cmd_user, "add a reader or staff account, or set a new password"},
+    {"device", cmd_device, "add a kiosk, self-check or screen device"},
+    {"branch", cmd_branch, "add a branch"},
+    {"backup", cmd_backup, "consistent copy of the data directory"},
+    {"demo", cmd_demo, "create the demo library"},
+    {"check", cmd_check, "check the database's integrity"},
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "书香 Shuxiang — library server\n\nusage: shuxiang COMMAND [--data DIR] "
-		   "[OPTIONS]\n\n");
+	           "[OPTIONS]\n\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n`shuxiang COMMAND --help` tells more; `shuxiang serve --help` lists every "
-		   "setting.\n");
+	           "setting.\n");
 }
 
 int main(int argc, char **argv)

@@ -24,7 +24,7 @@ static int h_pages(void *ctx, struct http_req *req, struct http_resp *resp)
 }
 
 const struct route system_routes[] = {
-	{HTTP_GET, "/api/v1/health", h_health, 0, 0, 0},
-	{HTTP_GET, "/*", h_pages, 0, 0, ROUTE_FALLBACK},
+    {HTTP_GET, "/api/v1/health", h_health, 0, 0, 0},
+    {HTTP_GET, "/*", h_pages, 0, 0, ROUTE_FALLBACK},
 };
 const size_t system_routes_count = sizeof(system_routes) / sizeof(system_routes[0]);

@@ -1,4 +1,5 @@
 #include "blob.h"
+#include "fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,19 +20,6 @@ static int mkdir_p1(const char *path)
 	if (mkdir(path, 0750) == 0 || errno == EEXIST)
 		return 0;
 	return -errno;
-}
-
-static int fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
 }
 
 int blob_store_open(struct blob_store **out, const char *dir)
@@ -151,7 +139,7 @@ static int commit_temp(struct blob_store *bs, const char *tmp, const char *hex, 
 	if (rename(tmp, path) < 0)
 		return -errno;
 	/* The rename is durable only once the directories holding it are synced. */
-	if ((rc = fsync_dir(d2)) || (rc = fsync_dir(d1)) || (rc = fsync_dir(bs->dir)))
+	if ((rc = fs_fsync_dir(d2)) || (rc = fs_fsync_dir(d1)) || (rc = fs_fsync_dir(bs->dir)))
 		return rc;
 	if (existed)
 		*existed = false;
@@ -159,7 +147,7 @@ static int commit_temp(struct blob_store *bs, const char *tmp, const char *hex, 
 }
 
 static int put_stream(struct blob_store *bs, int src, const void *buf, size_t len,
-		      char hex[BLOB_HEX_SIZE], bool *existed)
+                      char hex[BLOB_HEX_SIZE], bool *existed)
 {
 	crypto_hash_sha256_state h;
 	unsigned char digest[crypto_hash_sha256_BYTES];
@@ -224,7 +212,7 @@ int blob_put_fd(struct blob_store *bs, int fd, char hex[BLOB_HEX_SIZE], bool *ex
 }
 
 int blob_put_mem(struct blob_store *bs, const void *buf, size_t len, char hex[BLOB_HEX_SIZE],
-		 bool *existed)
+                 bool *existed)
 {
 	return put_stream(bs, -1, buf, len, hex, existed);
 }
@@ -246,16 +234,20 @@ int blob_store_copy(struct blob_store *src, struct blob_store *dst, long *copied
 		if (snprintf(p1, sizeof(p1), "%s/%s", src->dir, ea->d_name) >= (int)sizeof(p1))
 			continue;
 		b = opendir(p1);
-		if (!b)
-			continue;
+		if (!b) {
+			rc = -errno; /* a backup that skipped blobs would lie */
+			break;
+		}
 		while (!rc && (eb = readdir(b))) {
 			if (strlen(eb->d_name) != 2 || eb->d_name[0] == '.')
 				continue;
 			if (snprintf(p2, sizeof(p2), "%s/%s", p1, eb->d_name) >= (int)sizeof(p2))
 				continue;
 			c = opendir(p2);
-			if (!c)
-				continue;
+			if (!c) {
+				rc = -errno;
+				break;
+			}
 			while (!rc && (ec = readdir(c))) {
 				char hex[BLOB_HEX_SIZE], path[4096];
 				bool had;

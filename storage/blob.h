@@ -29,7 +29,7 @@ int blob_put_fd(struct blob_store *bs, int fd, char hex[BLOB_HEX_SIZE], bool *ex
 
 /* Store len bytes from buf; as blob_put_fd(). */
 int blob_put_mem(struct blob_store *bs, const void *buf, size_t len, char hex[BLOB_HEX_SIZE],
-		 bool *existed);
+                 bool *existed);
 
 /* Path of a blob into out (size n). -EINVAL if hex is not 64 lower-case hex digits,
  * -EMSGSIZE if out is too small. The file may not exist. */

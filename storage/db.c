@@ -70,9 +70,9 @@ int db_errno(int rc)
 }
 
 static const char db_pragmas[] = "PRAGMA journal_mode=WAL;"
-				 "PRAGMA synchronous=FULL;"
-				 "PRAGMA foreign_keys=ON;"
-				 "PRAGMA temp_store=MEMORY;";
+                                 "PRAGMA synchronous=FULL;"
+                                 "PRAGMA foreign_keys=ON;"
+                                 "PRAGMA temp_store=MEMORY;";
 
 int db_open(struct db **out, const char *path)
 {
@@ -84,16 +84,23 @@ int db_open(struct db **out, const char *path)
 	if (!db)
 		return -ENOMEM;
 	rc = sqlite3_open_v2(path, &db->h,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-				     SQLITE_OPEN_EXRESCODE,
-			     NULL);
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+	                         SQLITE_OPEN_EXRESCODE,
+	                     NULL);
 	if (rc != SQLITE_OK) {
 		rc = db_errno(rc);
 		goto out;
 	}
 	sqlite3_busy_timeout(db->h, 5000);
 	sqlite3_extended_result_codes(db->h, 1);
-	rc = db_exec(db, db_pragmas);
+	/* Switching a fresh file to WAL needs a moment alone with it; the busy timeout does not
+	 * cover that, so another process opening it at the same time means we wait here. */
+	for (int i = 0; i < 100; i++) {
+		rc = db_exec(db, db_pragmas);
+		if (rc != -EBUSY)
+			break;
+		sqlite3_sleep(50);
+	}
 	if (rc)
 		goto out;
 	*out = db;
@@ -316,6 +323,8 @@ int db_backup_to(struct db *db, const char *dest_path)
 	sqlite3_backup *b;
 	int rc, fd;
 
+	if (access(dest_path, F_OK) == 0)
+		return -EEXIST; /* never replace a database, least of all a live one */
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", dest_path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	unlink(tmp);
@@ -327,12 +336,9 @@ int db_backup_to(struct db *db, const char *dest_path)
 		rc = sqlite3_errcode(dst);
 		goto out;
 	}
-	/* Copy in steps so that a busy server is not blocked for the whole copy. */
-	do {
-		rc = sqlite3_backup_step(b, 1024);
-		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-			sqlite3_sleep(20);
-	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	/* One step over all pages: a single read snapshot, so writers (WAL) go on meanwhile and a
+	 * busy server cannot make the copy restart forever. */
+	rc = sqlite3_backup_step(b, -1);
 	sqlite3_backup_finish(b);
 	if (rc == SQLITE_DONE)
 		rc = sqlite3_errcode(dst);

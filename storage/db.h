@@ -77,11 +77,10 @@ int db_pool_get(struct db_pool *pool, struct db **out);
 /* Path of the database file (borrowed). */
 const char *db_pool_path(struct db_pool *pool);
 
-
-
 /*
- * Consistent copy of the open database into dest_path (SQLite online backup; writers may go on
- * meanwhile). Written to dest_path + ".tmp", synced, then renamed into place.
+ * Consistent copy of the open database into dest_path (SQLite online backup from one read
+ * snapshot; writers go on meanwhile). Written to dest_path + ".tmp", synced, then renamed into
+ * place; the caller syncs the directory. -EEXIST if dest_path exists (it is never replaced).
  */
 int db_backup_to(struct db *db, const char *dest_path);
 

@@ -21,11 +21,14 @@ int migrate_level(struct db *db, int *level)
 	return rc;
 }
 
-int migrate_apply(struct db *db, const struct migration *list, int n, int *from, int *to)
+int migrate_apply(struct db *db, const struct migration *list, int n, int *from, int *to, char *err,
+                  size_t errlen)
 {
 	char pragma[64];
 	int level = 0, rc;
 
+	if (err && errlen)
+		err[0] = '\0';
 	rc = migrate_level(db, &level);
 	if (rc)
 		return rc;
@@ -39,12 +42,21 @@ int migrate_apply(struct db *db, const struct migration *list, int n, int *from,
 		rc = db_begin(db);
 		if (rc)
 			return rc;
-		rc = db_exec(db, list[i].sql);
+		/* Another process may have migrated meanwhile: read the level under the lock. */
+		rc = migrate_level(db, &level);
+		if (!rc && list[i].version <= level) {
+			db_rollback(db);
+			continue;
+		}
+		if (!rc)
+			rc = db_exec(db, list[i].sql);
 		if (!rc) {
 			snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", list[i].version);
 			rc = db_exec(db, pragma);
 		}
 		if (rc) {
+			if (err && errlen)
+				snprintf(err, errlen, "%s: %s", list[i].name, db_errmsg(db));
 			db_rollback(db);
 			return rc;
 		}

@@ -1,6 +1,8 @@
 #ifndef SHUXIANG_MIGRATE_H
 #define SHUXIANG_MIGRATE_H
 
+#include <stddef.h>
+
 #include "db.h"
 
 /* One schema step: storage/migrations/NNNN_name.sql, embedded at build time. */
@@ -19,10 +21,13 @@ int migrate_level(struct db *db, int *level);
 
 /*
  * Apply every migration in list[0..n) newer than the database's level, each in its own
- * transaction that also sets PRAGMA user_version, so a crash leaves a consistent level.
- * *from and *to (may be NULL) receive the levels before and after.
+ * transaction that also sets PRAGMA user_version, so a crash leaves a consistent level; the
+ * level is read again under the write lock, so concurrent processes apply each step once.
+ * *from and *to (may be NULL) receive the levels before and after; err (may be NULL) the failing
+ * migration's name and SQLite message.
  * Errors: -ENOTSUP when the database is newer than this build, or the SQLite error as errno.
  */
-int migrate_apply(struct db *db, const struct migration *list, int n, int *from, int *to);
+int migrate_apply(struct db *db, const struct migration *list, int n, int *from, int *to, char *err,
+                  size_t errlen);
 
 #endif

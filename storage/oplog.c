@@ -4,8 +4,8 @@
 #include <time.h>
 
 static const char sql_insert[] =
-	"INSERT INTO op_log(at, op_code, branch_id, terminal_id, staff_id, patron_id, account_id,"
-	" item_id, bib_id, resource_id, detail) VALUES(?,?,?,?,?,?,?,?,?,?,?)";
+    "INSERT INTO op_log(at, op_code, branch_id, terminal_id, staff_id, patron_id, account_id,"
+    " item_id, bib_id, resource_id, detail) VALUES(?,?,?,?,?,?,?,?,?,?,?)";
 
 static void bind_id(sqlite3_stmt *st, int i, long long v)
 {

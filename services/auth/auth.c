@@ -16,13 +16,13 @@ struct auth {
 };
 
 #define HASH_BYTES 32
-#define SESSION_BYTES 16  /* 128-bit session ids */
+#define SESSION_BYTES 16 /* 128-bit session ids */
 #define DEVICE_BYTES 32
 #define TOUCH_EVERY_S 60  /* last_seen_at is written at most once a minute per session */
 #define ADDR_WINDOW_S 900 /* an address's failures are forgotten after 15 quiet minutes */
 
 int auth_new(struct auth **out, const struct keys *keys, struct pwhash *ph,
-	     const struct auth_settings *settings)
+             const struct auth_settings *settings)
 {
 	struct auth *a = calloc(1, sizeof(*a));
 
@@ -47,7 +47,7 @@ struct pwhash *auth_pwhash(struct auth *a)
 }
 
 static void keyed_hash(unsigned char out[HASH_BYTES], const void *in, size_t n,
-		       const unsigned char key[KEY_BYTES])
+                       const unsigned char key[KEY_BYTES])
 {
 	crypto_generichash(out, HASH_BYTES, in, n, key, KEY_BYTES);
 }
@@ -139,11 +139,11 @@ static int find_branch(struct db *db, const char *code, long long *id)
 }
 
 static int insert_account(struct db *db, const char *kind, const char *login, const char *name,
-			  const char *hash, const char *phone, long long now, long long *id)
+                          const char *hash, const char *phone, long long now, long long *id)
 {
 	static const char sql[] =
-		"INSERT INTO account(kind, login, display_name, password_hash, password_changed_at,"
-		" phone, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?)";
+	    "INSERT INTO account(kind, login, display_name, password_hash, password_changed_at,"
+	    " phone, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?)";
 	sqlite3_stmt *st;
 	int rc = db_prepare(db, sql, &st);
 
@@ -168,7 +168,7 @@ static int insert_account(struct db *db, const char *kind, const char *login, co
 static int name_taken(struct db *db, const char *s)
 {
 	static const char sql[] = "SELECT 1 FROM account WHERE login = ?1 "
-				  "UNION ALL SELECT 1 FROM card WHERE barcode = ?1 LIMIT 1";
+	                          "UNION ALL SELECT 1 FROM card WHERE barcode = ?1 LIMIT 1";
 	sqlite3_stmt *st;
 	int rc = db_prepare(db, sql, &st);
 
@@ -181,10 +181,10 @@ static int name_taken(struct db *db, const char *s)
 }
 
 int auth_create_staff(struct auth *a, struct db *db, const char *login, const char *name,
-		      const char *role, const char *branch_code, char *password_out, long long *id)
+                      const char *role, const char *branch_code, char *password_out, long long *id)
 {
 	static const char sql_staff[] =
-		"INSERT INTO staff(account_id, role, home_branch_id) VALUES(?,?,?)";
+	    "INSERT INTO staff(account_id, role, home_branch_id) VALUES(?,?,?)";
 	char hash[PWHASH_STR_SIZE];
 	long long now = time(NULL), branch = 0;
 	sqlite3_stmt *st;
@@ -202,7 +202,7 @@ int auth_create_staff(struct auth *a, struct db *db, const char *login, const ch
 		return rc;
 	if ((rc = find_branch(db, branch_code, &branch)) || (rc = name_taken(db, login)) ||
 	    (rc = insert_account(db, "staff", login, name && *name ? name : login, hash, NULL, now,
-				 id)))
+	                         id)))
 		goto out;
 	if ((rc = db_prepare(db, sql_staff, &st)))
 		goto out;
@@ -212,8 +212,9 @@ int auth_create_staff(struct auth *a, struct db *db, const char *login, const ch
 		sqlite3_bind_int64(st, 3, branch);
 	if ((rc = step_done(db, sql_staff, &st)))
 		goto out;
-	rc = oplog_write(db, &(struct oplog_entry){.op_code = "STAFF_CREATE", .account_id = *id,
-						   .branch_id = branch});
+	rc =
+	    oplog_write(db, &(struct oplog_entry){
+	                        .op_code = "STAFF_CREATE", .account_id = *id, .branch_id = branch});
 	if (rc)
 		goto out;
 	return db_commit(db);
@@ -223,16 +224,16 @@ out:
 }
 
 int auth_create_reader(struct auth *a, struct db *db, const char *card, const char *name,
-		       const char *phone, const char *branch_code, char *password_out,
-		       long long *id)
+                       const char *phone, const char *branch_code, char *password_out,
+                       long long *id)
 {
 	static const char sql_patron[] =
-		"INSERT INTO patron(account_id, name, phone, home_branch_id, category_id, expires_on,"
-		" created_at, updated_at) VALUES(?, ?, ?, ?,"
-		" (SELECT id FROM patron_category WHERE code = 'GEN'),"
-		" date(?, 'unixepoch', '+5 years'), ?, ?)";
+	    "INSERT INTO patron(account_id, name, phone, home_branch_id, category_id, expires_on,"
+	    " created_at, updated_at) VALUES(?, ?, ?, ?,"
+	    " (SELECT id FROM patron_category WHERE code = 'GEN'),"
+	    " date(?, 'unixepoch', '+5 years'), ?, ?)";
 	static const char sql_card[] = "INSERT INTO card(patron_id, barcode, issued_at,"
-				       " issued_branch_id) VALUES(?,?,?,?)";
+	                               " issued_branch_id) VALUES(?,?,?,?)";
 	char hash[PWHASH_STR_SIZE];
 	long long now = time(NULL), branch = 0, patron;
 	sqlite3_stmt *st;
@@ -272,8 +273,10 @@ int auth_create_reader(struct auth *a, struct db *db, const char *card, const ch
 		sqlite3_bind_int64(st, 4, branch);
 	if ((rc = step_done(db, sql_card, &st)))
 		goto out;
-	rc = oplog_write(db, &(struct oplog_entry){.op_code = "READER_CREATE", .account_id = *id,
-						   .patron_id = patron, .branch_id = branch});
+	rc = oplog_write(db, &(struct oplog_entry){.op_code = "READER_CREATE",
+	                                           .account_id = *id,
+	                                           .patron_id = patron,
+	                                           .branch_id = branch});
 	if (rc)
 		goto out;
 	return db_commit(db);
@@ -288,10 +291,10 @@ static void b64url(char *out, size_t outlen, const unsigned char *in, size_t n)
 }
 
 int auth_create_device(struct auth *a, struct db *db, const char *kind, const char *branch_code,
-		       const char *name, char *secret_out, long long *id)
+                       const char *name, char *secret_out, long long *id)
 {
 	static const char sql_dev[] = "INSERT INTO device(account_id, kind, branch_id, secret_hash,"
-				      " created_at) VALUES(?,?,?,?,?)";
+	                              " created_at) VALUES(?,?,?,?,?)";
 	unsigned char raw[DEVICE_BYTES], h[HASH_BYTES];
 	long long now = time(NULL), branch = 0;
 	sqlite3_stmt *st;
@@ -310,7 +313,7 @@ int auth_create_device(struct auth *a, struct db *db, const char *kind, const ch
 	if ((rc = find_branch(db, branch_code, &branch)))
 		goto out;
 	if ((rc = insert_account(db, "device", NULL, name && *name ? name : kind, NULL, NULL, now,
-				 id)))
+	                         id)))
 		goto out;
 	if ((rc = db_prepare(db, sql_dev, &st)))
 		goto out;
@@ -321,8 +324,10 @@ int auth_create_device(struct auth *a, struct db *db, const char *kind, const ch
 	sqlite3_bind_int64(st, 5, now);
 	if ((rc = step_done(db, sql_dev, &st)))
 		goto out;
-	rc = oplog_write(db, &(struct oplog_entry){.op_code = "DEVICE_CREATE", .account_id = *id,
-						   .terminal_id = *id, .branch_id = branch});
+	rc = oplog_write(db, &(struct oplog_entry){.op_code = "DEVICE_CREATE",
+	                                           .account_id = *id,
+	                                           .terminal_id = *id,
+	                                           .branch_id = branch});
 	if (rc)
 		goto out;
 	return db_commit(db);
@@ -345,19 +350,19 @@ struct signin_target {
 static int find_signin(struct db *db, const char *login, struct signin_target *t)
 {
 	static const char sql_staff[] =
-		"SELECT a.id, 0, a.password_hash, a.login FROM account a"
-		" WHERE a.login = ? AND a.kind = 'staff' AND a.status = 'active'";
+	    "SELECT a.id, 0, a.password_hash, a.login FROM account a"
+	    " WHERE a.login = ? AND a.kind = 'staff' AND a.status = 'active'";
 	static const char sql_card[] =
-		"SELECT a.id, p.id, a.password_hash, c.barcode FROM card c"
-		" JOIN patron p ON p.id = c.patron_id JOIN account a ON a.id = p.account_id"
-		" WHERE c.barcode = ? AND c.status = 'active' AND a.status = 'active'"
-		" AND p.status IN ('active', 'suspended')";
+	    "SELECT a.id, p.id, a.password_hash, c.barcode FROM card c"
+	    " JOIN patron p ON p.id = c.patron_id JOIN account a ON a.id = p.account_id"
+	    " WHERE c.barcode = ? AND c.status = 'active' AND a.status = 'active'"
+	    " AND p.status IN ('active', 'suspended')";
 	static const char sql_phone[] =
-		"SELECT a.id, p.id, a.password_hash, c.barcode FROM patron p"
-		" JOIN account a ON a.id = p.account_id"
-		" LEFT JOIN card c ON c.patron_id = p.id AND c.status = 'active'"
-		" WHERE p.phone = ? AND a.status = 'active' AND p.status IN ('active', 'suspended')"
-		" LIMIT 2";
+	    "SELECT a.id, p.id, a.password_hash, c.barcode FROM patron p"
+	    " JOIN account a ON a.id = p.account_id"
+	    " LEFT JOIN card c ON c.patron_id = p.id AND c.status = 'active'"
+	    " WHERE p.phone = ? AND a.status = 'active' AND p.status IN ('active', 'suspended')"
+	    " LIMIT 2";
 	const char *const queries[] = {sql_staff, sql_card, sql_phone};
 
 	memset(t, 0, sizeof(*t));
@@ -406,7 +411,7 @@ struct throttle_row {
 static int throttle_get(struct db *db, const char *key, struct throttle_row *r)
 {
 	static const char sql[] = "SELECT failures, last_failure_at, locked_until"
-				  " FROM login_throttle WHERE key = ?";
+	                          " FROM login_throttle WHERE key = ?";
 	sqlite3_stmt *st;
 	int rc = db_prepare(db, sql, &st);
 
@@ -442,18 +447,17 @@ static long long addr_wait(const struct auth *a, const struct throttle_row *r, t
 }
 
 static int record_failure(struct auth *a, struct db *db, const char *key, const char *addr_key,
-			  long long account_id, time_t now)
+                          long long account_id, time_t now)
 {
 	static const char sql_acct[] =
-		"INSERT INTO login_throttle(key, failures, last_failure_at) VALUES(?1, 1, ?2)"
-		" ON CONFLICT(key) DO UPDATE SET failures = failures + 1, last_failure_at = ?2";
-	static const char sql_lock[] =
-		"UPDATE login_throttle SET locked_until = ?2, failures = 0"
-		" WHERE key = ?1 AND failures >= ?3";
+	    "INSERT INTO login_throttle(key, failures, last_failure_at) VALUES(?1, 1, ?2)"
+	    " ON CONFLICT(key) DO UPDATE SET failures = failures + 1, last_failure_at = ?2";
+	static const char sql_lock[] = "UPDATE login_throttle SET locked_until = ?2, failures = 0"
+	                               " WHERE key = ?1 AND failures >= ?3";
 	static const char sql_addr[] =
-		"INSERT INTO login_throttle(key, failures, last_failure_at) VALUES(?1, 1, ?2)"
-		" ON CONFLICT(key) DO UPDATE SET failures = CASE WHEN ?2 - last_failure_at > ?3"
-		" THEN 1 ELSE failures + 1 END, last_failure_at = ?2";
+	    "INSERT INTO login_throttle(key, failures, last_failure_at) VALUES(?1, 1, ?2)"
+	    " ON CONFLICT(key) DO UPDATE SET failures = CASE WHEN ?2 - last_failure_at > ?3"
+	    " THEN 1 ELSE failures + 1 END, last_failure_at = ?2";
 	sqlite3_stmt *st;
 	int rc = db_begin(db);
 
@@ -481,8 +485,9 @@ static int record_failure(struct auth *a, struct db *db, const char *key, const 
 		if ((rc = step_done(db, sql_addr, &st)))
 			goto out;
 	}
-	if ((rc = oplog_write(db, &(struct oplog_entry){.op_code = "LOGIN_FAILED", .at = now,
-							 .account_id = account_id})))
+	if ((rc = oplog_write(db, &(struct oplog_entry){.op_code = "LOGIN_FAILED",
+	                                                .at = now,
+	                                                .account_id = account_id})))
 		goto out;
 	return db_commit(db);
 out:
@@ -510,12 +515,12 @@ struct session_kind {
 };
 
 static int open_session(struct auth *a, struct db *db, const struct signin_target *t,
-			const char *addr, time_t now, struct auth_session *out)
+                        const char *addr, time_t now, struct auth_session *out)
 {
 	static const char sql_kind[] = "SELECT kind FROM account WHERE id = ?";
 	static const char sql_ins[] =
-		"INSERT INTO session(token_hash, account_id, created_at, last_seen_at, idle_seconds,"
-		" expires_at, client_addr) VALUES(?,?,?,?,?,?,?)";
+	    "INSERT INTO session(token_hash, account_id, created_at, last_seen_at, idle_seconds,"
+	    " expires_at, client_addr) VALUES(?,?,?,?,?,?,?)";
 	unsigned char raw[SESSION_BYTES], h[HASH_BYTES];
 	long long life, idle;
 	bool staff = false;
@@ -550,8 +555,8 @@ static int open_session(struct auth *a, struct db *db, const struct signin_targe
 }
 
 int auth_login(struct auth *a, struct db *db, const char *login, const char *password,
-	       const char *addr, time_t now, enum auth_login_result *result, long long *retry_after,
-	       struct auth_session *session)
+               const char *addr, time_t now, enum auth_login_result *result, long long *retry_after,
+               struct auth_session *session)
 {
 	struct signin_target t;
 	struct throttle_row row;
@@ -593,9 +598,10 @@ int auth_login(struct auth *a, struct db *db, const char *login, const char *pas
 	if (rc)
 		return rc;
 	if ((rc = throttle_clear(db, key)) || (rc = open_session(a, db, &t, addr, now, session)) ||
-	    (rc = oplog_write(db, &(struct oplog_entry){.op_code = "LOGIN", .at = now,
-							 .account_id = t.account_id,
-							 .patron_id = t.patron_id})))
+	    (rc = oplog_write(db, &(struct oplog_entry){.op_code = "LOGIN",
+	                                                .at = now,
+	                                                .account_id = t.account_id,
+	                                                .patron_id = t.patron_id})))
 		goto out;
 	rc = db_commit(db);
 	if (!rc)
@@ -619,16 +625,16 @@ static int delete_session(struct db *db, long long id)
 }
 
 int auth_session_principal(struct auth *a, struct db *db, const char *token, time_t now,
-			   struct principal *who)
+                           struct principal *who)
 {
 	static const char sql[] =
-		"SELECT s.id, s.account_id, s.last_seen_at, s.idle_seconds, s.expires_at, a.kind,"
-		" COALESCE(st.role, ''), COALESCE(st.home_branch_id, p.home_branch_id, 0),"
-		" COALESCE(p.id, 0), COALESCE(p.status, 'active')"
-		" FROM session s JOIN account a ON a.id = s.account_id"
-		" LEFT JOIN staff st ON st.account_id = a.id"
-		" LEFT JOIN patron p ON p.account_id = a.id"
-		" WHERE s.token_hash = ? AND a.status = 'active' AND a.kind != 'device'";
+	    "SELECT s.id, s.account_id, s.last_seen_at, s.idle_seconds, s.expires_at, a.kind,"
+	    " COALESCE(st.role, ''), COALESCE(st.home_branch_id, p.home_branch_id, 0),"
+	    " COALESCE(p.id, 0), COALESCE(p.status, 'active')"
+	    " FROM session s JOIN account a ON a.id = s.account_id"
+	    " LEFT JOIN staff st ON st.account_id = a.id"
+	    " LEFT JOIN patron p ON p.account_id = a.id"
+	    " WHERE s.token_hash = ? AND a.status = 'active' AND a.kind != 'device'";
 	static const char sql_touch[] = "UPDATE session SET last_seen_at = ? WHERE id = ?";
 	unsigned char h[HASH_BYTES];
 	long long sid, last, idle, expires;
@@ -678,13 +684,12 @@ int auth_session_principal(struct auth *a, struct db *db, const char *token, tim
 	return rc;
 }
 
-int auth_device_principal(struct auth *a, struct db *db, const char *secret,
-			  struct principal *who)
+int auth_device_principal(struct auth *a, struct db *db, const char *secret, struct principal *who)
 {
 	static const char sql[] = "SELECT d.account_id, d.kind, d.branch_id FROM device d"
-				  " JOIN account a ON a.id = d.account_id"
-				  " WHERE d.secret_hash = ? AND d.revoked_at IS NULL"
-				  " AND a.status = 'active'";
+	                          " JOIN account a ON a.id = d.account_id"
+	                          " WHERE d.secret_hash = ? AND d.revoked_at IS NULL"
+	                          " AND a.status = 'active'";
 	unsigned char h[HASH_BYTES];
 	sqlite3_stmt *st;
 	int rc;
@@ -719,8 +724,8 @@ int auth_logout(struct auth *a, struct db *db, const struct principal *who)
 		return rc;
 	if ((rc = delete_session(db, who->session_id)) ||
 	    (rc = oplog_write(db, &(struct oplog_entry){.op_code = "LOGOUT",
-							 .account_id = who->account_id,
-							 .patron_id = who->patron_id})))
+	                                                .account_id = who->account_id,
+	                                                .patron_id = who->patron_id})))
 		goto out;
 	return db_commit(db);
 out:
@@ -729,11 +734,12 @@ out:
 }
 
 /* Store a new hash and end the account's sessions except keep_session (0 = all). */
-static int set_password(struct db *db, long long account, const char *hash,
-			long long keep_session, const char *op, long long now)
+static int set_password(struct db *db, long long account, const char *hash, long long keep_session,
+                        const char *op, long long now)
 {
-	static const char sql_upd[] = "UPDATE account SET password_hash = ?, password_changed_at = ?,"
-				      " updated_at = ? WHERE id = ?";
+	static const char sql_upd[] =
+	    "UPDATE account SET password_hash = ?, password_changed_at = ?,"
+	    " updated_at = ? WHERE id = ?";
 	static const char sql_end[] = "DELETE FROM session WHERE account_id = ? AND id != ?";
 	sqlite3_stmt *st;
 	int rc;
@@ -752,15 +758,16 @@ static int set_password(struct db *db, long long account, const char *hash,
 	sqlite3_bind_int64(st, 2, keep_session);
 	if ((rc = step_done(db, sql_end, &st)))
 		return rc;
-	return oplog_write(db, &(struct oplog_entry){.op_code = op, .at = now, .account_id = account});
+	return oplog_write(db,
+	                   &(struct oplog_entry){.op_code = op, .at = now, .account_id = account});
 }
 
 static int account_signin(struct db *db, long long account, struct signin_target *t)
 {
 	static const char sql[] =
-		"SELECT a.password_hash, COALESCE(a.login, c.barcode, ''), COALESCE(p.id, 0)"
-		" FROM account a LEFT JOIN patron p ON p.account_id = a.id"
-		" LEFT JOIN card c ON c.patron_id = p.id AND c.status = 'active' WHERE a.id = ?";
+	    "SELECT a.password_hash, COALESCE(a.login, c.barcode, ''), COALESCE(p.id, 0)"
+	    " FROM account a LEFT JOIN patron p ON p.account_id = a.id"
+	    " LEFT JOIN card c ON c.patron_id = p.id AND c.status = 'active' WHERE a.id = ?";
 	sqlite3_stmt *st;
 	int rc = db_prepare(db, sql, &st);
 
@@ -781,8 +788,8 @@ static int account_signin(struct db *db, long long account, struct signin_target
 }
 
 int auth_change_password(struct auth *a, struct db *db, const struct principal *who,
-			 const char *current, const char *new_password, time_t now,
-			 const char **why)
+                         const char *current, const char *new_password, time_t now,
+                         const char **why)
 {
 	char hash[PWHASH_STR_SIZE], key[200];
 	struct signin_target t;
@@ -840,14 +847,14 @@ out:
 
 /* ---------- views ---------- */
 
-#define VIEW_SELECT                                                                           \
-	"SELECT a.id, a.kind, COALESCE(a.login, ''), a.display_name, a.status, a.created_at,"  \
-	" COALESCE(st.role, ''), COALESCE(b.code, ''), COALESCE(b.name, ''),"                 \
-	" COALESCE(d.kind, ''), COALESCE(c.barcode, ''), p.name"                               \
-	" FROM account a LEFT JOIN staff st ON st.account_id = a.id"                           \
-	" LEFT JOIN device d ON d.account_id = a.id"                                           \
-	" LEFT JOIN patron p ON p.account_id = a.id"                                           \
-	" LEFT JOIN card c ON c.patron_id = p.id AND c.status = 'active'"                      \
+#define VIEW_SELECT                                                                                \
+	"SELECT a.id, a.kind, COALESCE(a.login, ''), a.display_name, a.status, a.created_at,"      \
+	" COALESCE(st.role, ''), COALESCE(b.code, ''), COALESCE(b.name, ''),"                      \
+	" COALESCE(d.kind, ''), COALESCE(c.barcode, ''), p.name"                                   \
+	" FROM account a LEFT JOIN staff st ON st.account_id = a.id"                               \
+	" LEFT JOIN device d ON d.account_id = a.id"                                               \
+	" LEFT JOIN patron p ON p.account_id = a.id"                                               \
+	" LEFT JOIN card c ON c.patron_id = p.id AND c.status = 'active'"                          \
 	" LEFT JOIN branch b ON b.id = COALESCE(st.home_branch_id, d.branch_id, p.home_branch_id)"
 
 static void read_view(sqlite3_stmt *st, struct account_view *v)
@@ -857,9 +864,9 @@ static void read_view(sqlite3_stmt *st, struct account_view *v)
 	v->kind = kind_of(db_col_text(st, 1));
 	snprintf(v->login, sizeof(v->login), "%s", db_col_text(st, 2));
 	snprintf(v->name, sizeof(v->name), "%s",
-		 sqlite3_column_type(st, 11) != SQLITE_NULL && *db_col_text(st, 11)
-			 ? db_col_text(st, 11)
-			 : db_col_text(st, 3));
+	         sqlite3_column_type(st, 11) != SQLITE_NULL && *db_col_text(st, 11)
+	             ? db_col_text(st, 11)
+	             : db_col_text(st, 3));
 	snprintf(v->status, sizeof(v->status), "%s", db_col_text(st, 4));
 	v->created_at = sqlite3_column_int64(st, 5);
 	snprintf(v->role, sizeof(v->role), "%s", db_col_text(st, 6));
@@ -869,8 +876,7 @@ static void read_view(sqlite3_stmt *st, struct account_view *v)
 	snprintf(v->card, sizeof(v->card), "%s", db_col_text(st, 10));
 }
 
-int auth_account_view(struct auth *a, struct db *db, long long account_id,
-		      struct account_view *out)
+int auth_account_view(struct auth *a, struct db *db, long long account_id, struct account_view *out)
 {
 	static const char sql[] = VIEW_SELECT " WHERE a.id = ?";
 	sqlite3_stmt *st;
@@ -888,7 +894,7 @@ int auth_account_view(struct auth *a, struct db *db, long long account_id,
 }
 
 int auth_account_list(struct auth *a, struct db *db, long long after, int limit,
-		      struct account_view *out, int *n)
+                      struct account_view *out, int *n)
 {
 	static const char sql[] = VIEW_SELECT " WHERE a.id > ? ORDER BY a.id LIMIT ?";
 	sqlite3_stmt *st;

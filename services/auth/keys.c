@@ -1,5 +1,7 @@
 #include "keys.h"
 
+#include "fsutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -12,12 +14,12 @@ static const struct {
 	const char *name;
 	size_t off;
 } fields[] = {
-	{"pepper", offsetof(struct keys, pepper)},
-	{"session", offsetof(struct keys, session)},
-	{"device", offsetof(struct keys, device)},
-	{"token_current", offsetof(struct keys, token[0])},
-	{"token_previous", offsetof(struct keys, token[1])},
-	{"idnum", offsetof(struct keys, idnum)},
+    {"pepper", offsetof(struct keys, pepper)},
+    {"session", offsetof(struct keys, session)},
+    {"device", offsetof(struct keys, device)},
+    {"token_current", offsetof(struct keys, token[0])},
+    {"token_previous", offsetof(struct keys, token[1])},
+    {"idnum", offsetof(struct keys, idnum)},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
@@ -26,20 +28,23 @@ void keys_wipe(struct keys *k)
 	sodium_memzero(k, sizeof(*k));
 }
 
-static int create_file(const char *path, struct keys *k)
+static int create_file(const char *data_dir, const char *path, struct keys *k)
 {
 	char tmp[4200], hex[KEY_BYTES * 2 + 1], line[160];
 	int fd, rc = 0;
 
 	randombytes_buf(k, sizeof(*k));
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	/* A temp name of our own: two processes starting on a fresh directory must not share it. */
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	snprintf(line, sizeof(line), "# Shuxiang server secrets. Keep private; back up with the data.\n");
-	if (write(fd, line, strlen(line)) < 0)
+	if (fchmod(fd, 0600) < 0)
+		rc = -errno;
+	snprintf(line, sizeof(line),
+	         "# Shuxiang server secrets. Keep private; back up with the data.\n");
+	if (!rc && write(fd, line, strlen(line)) < 0)
 		rc = -errno;
 	for (size_t i = 0; !rc && i < NFIELDS; i++) {
 		sodium_bin2hex(hex, sizeof(hex), (unsigned char *)k + fields[i].off, KEY_BYTES);
@@ -55,6 +60,8 @@ static int create_file(const char *path, struct keys *k)
 	if (!rc && link(tmp, path) < 0)
 		rc = -errno; /* link, not rename: never replace a file another process created */
 	unlink(tmp);
+	if (!rc)
+		rc = fs_fsync_dir(data_dir);
 	return rc;
 }
 
@@ -84,7 +91,7 @@ static int read_file(const char *path, struct keys *k)
 			if (strcmp(line, fields[i].name) != 0)
 				continue;
 			if (sodium_hex2bin((unsigned char *)k + fields[i].off, KEY_BYTES, eq + 1,
-					   strlen(eq + 1), "\r\n", &len, NULL) ||
+			                   strlen(eq + 1), "\r\n", &len, NULL) ||
 			    len != KEY_BYTES)
 				rc = -EBADMSG;
 			seen |= 1u << i;
@@ -109,7 +116,7 @@ int keys_load_or_create(const char *data_dir, struct keys *out, bool *created)
 	rc = read_file(path, out);
 	if (rc != -ENOENT)
 		return rc;
-	rc = create_file(path, out);
+	rc = create_file(data_dir, path, out);
 	if (rc == -EEXIST) /* another process created it first: use theirs */
 		return read_file(path, out);
 	if (!rc && created)

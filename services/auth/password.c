@@ -59,7 +59,7 @@ int pwhash_verify(struct pwhash *ph, const char *stored, const char *password)
 }
 
 int pwhash_new(struct pwhash **out, const unsigned char pepper[KEY_BYTES], unsigned long long ops,
-	       size_t mem_bytes, int concurrency)
+               size_t mem_bytes, int concurrency)
 {
 	struct pwhash *ph;
 	char dummy_pw[32];
@@ -98,22 +98,24 @@ void pwhash_free(struct pwhash *ph)
 /* Passwords people choose most often (public breach statistics, Chinese sites included). Only
  * entries of 8 or more characters matter, shorter ones fail the length rule first. */
 static const char *const common[] = {
-	"12345678", "123456789", "1234567890", "87654321", "987654321", "11111111", "00000000",
-	"88888888", "66666666", "99999999", "12341234", "11223344", "147258369", "123123123",
-	"5201314520", "13145200", "woaini1314", "woaini520", "iloveyou", "iloveyou1", "password",
-	"password1", "passw0rd", "p@ssw0rd", "p@ssword", "qwertyui", "qwertyuiop", "1qaz2wsx",
-	"1q2w3e4r", "1q2w3e4r5t", "qwer1234", "1234qwer", "asdf1234", "zxcvbnm1", "qazwsxedc",
-	"a1234567", "a12345678", "a123456789", "qq123456", "qq1234567", "aa123456", "abc12345",
-	"abc123456", "abcd1234", "123456aa", "123456abc", "123456qq", "1234abcd", "admin123",
-	"admin1234", "administrator", "sunshine", "princess", "football", "baseball", "superman",
-	"starwars", "trustno1", "whatever", "computer", "michelle", "jennifer", "12qwaszx",
-	"zaq12wsx", "welcome1", "letmein1", "shuxiang", "shuxiang123", "library1", "library123",
-	"tushuguan", "123456789a", "123456789q", "wang1234", "zhang123456", "li123456",
-	"5201314a", "1314520520", "520520520", "aaaaaaaa", "qqqqqqqq", "asdfghjk", "zxcvbnma",
-	"password123", "password12", "qwerty123", "qwerty12", "iloveyou123", "woaini123",
-	"abc123456789", "a1b2c3d4", "admin888", "admin8888", "123456789abc", "qazwsx123",
-	"1qaz2wsx3edc", "zxcvbnm123", "welcome123", "letmein123", "monkey123", "dragon123",
-	"123456qwe", "qwe123456", "123qweasd", "qweasdzxc", "asd123456", "zxc123456",
+    "12345678",   "123456789",   "1234567890",    "87654321",     "987654321",  "11111111",
+    "00000000",   "88888888",    "66666666",      "99999999",     "12341234",   "11223344",
+    "147258369",  "123123123",   "5201314520",    "13145200",     "woaini1314", "woaini520",
+    "iloveyou",   "iloveyou1",   "password",      "password1",    "passw0rd",   "p@ssw0rd",
+    "p@ssword",   "qwertyui",    "qwertyuiop",    "1qaz2wsx",     "1q2w3e4r",   "1q2w3e4r5t",
+    "qwer1234",   "1234qwer",    "asdf1234",      "zxcvbnm1",     "qazwsxedc",  "a1234567",
+    "a12345678",  "a123456789",  "qq123456",      "qq1234567",    "aa123456",   "abc12345",
+    "abc123456",  "abcd1234",    "123456aa",      "123456abc",    "123456qq",   "1234abcd",
+    "admin123",   "admin1234",   "administrator", "sunshine",     "princess",   "football",
+    "baseball",   "superman",    "starwars",      "trustno1",     "whatever",   "computer",
+    "michelle",   "jennifer",    "12qwaszx",      "zaq12wsx",     "welcome1",   "letmein1",
+    "shuxiang",   "shuxiang123", "library1",      "library123",   "tushuguan",  "123456789a",
+    "123456789q", "wang1234",    "zhang123456",   "li123456",     "5201314a",   "1314520520",
+    "520520520",  "aaaaaaaa",    "qqqqqqqq",      "asdfghjk",     "zxcvbnma",   "password123",
+    "password12", "qwerty123",   "qwerty12",      "iloveyou123",  "woaini123",  "abc123456789",
+    "a1b2c3d4",   "admin888",    "admin8888",     "123456789abc", "qazwsx123",  "1qaz2wsx3edc",
+    "zxcvbnm123", "welcome123",  "letmein123",    "monkey123",    "dragon123",  "123456qwe",
+    "qwe123456",  "123qweasd",   "qweasdzxc",     "asd123456",    "zxc123456",
 };
 
 static bool utf8_count(const char *s, size_t *count)

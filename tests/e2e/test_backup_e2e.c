@@ -23,6 +23,10 @@ int main(void)
 	}
 	CHECK_EQ_INT(http_login(&s, "B0001", pw_reader, cookie, sizeof(cookie)), 200);
 
+	/* Never over a data directory, least of all the live one: refused, nothing touched. */
+	CHECK_EQ_INT(sx_run(line, sizeof(line), "backup", data, "--data", data, (char *)NULL), 1);
+	CHECK_EQ_INT(http_login(&s, "B0001", pw_reader, NULL, 0), 200);
+
 	/* The backup runs while the server is serving. */
 	CHECK_EQ_INT(sx_run(line, sizeof(line), "backup", dest, "--data", data, (char *)NULL), 0);
 	CHECK_CONTAINS(line, "backup of");
@@ -48,6 +52,20 @@ int main(void)
 	CHECK_CONTAINS(r.body, "王五");
 	http_result_free(&r);
 	server_stop(&copy);
+
+	/* A second backup into the same (now non-empty) place is refused; an empty one is fine. */
+	CHECK_EQ_INT(sx_run(line, sizeof(line), "backup", dest, "--data", data, (char *)NULL), 1);
+	{
+		char empty[600];
+		snprintf(empty, sizeof(empty), "%s-empty", data);
+		mkdir(empty, 0700);
+		CHECK_EQ_INT(sx_run(line, sizeof(line), "backup", empty, "--data", data,
+				    (char *)NULL),
+			     0);
+		snprintf(path, sizeof(path), "%s/shuxiang.db", empty);
+		CHECK(stat(path, &sb) == 0, "backup into an empty directory");
+		tmpdir_remove(empty);
+	}
 
 	/* A backup into a directory that cannot be written fails with a clear error. */
 	CHECK(sx_run(line, sizeof(line), "backup", "/proc/sx-no-such-dir", "--data", data,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../check.h"
@@ -192,6 +193,32 @@ static void test_default_data_dir(const char *data)
 		perror("chdir");
 }
 
+/* Two processes opening a fresh data directory at once (say `migrate` and `serve` from a script)
+ * both succeed: one creates the keys and schema, the other uses them. */
+static void test_concurrent_first_start(const char *data)
+{
+	for (int round = 0; round < 5; round++) {
+		char dir[700];
+		pid_t a, b;
+		int sa = -1, sb = -1;
+
+		snprintf(dir, sizeof(dir), "%s/fresh%d", data, round);
+		a = fork();
+		if (a == 0)
+			_exit(sx_run(NULL, 0, "migrate", "--data", dir, (char *)NULL));
+		b = fork();
+		if (b == 0)
+			_exit(sx_run(NULL, 0, "migrate", "--data", dir, (char *)NULL));
+		waitpid(a, &sa, 0);
+		waitpid(b, &sb, 0);
+		CHECK(WIFEXITED(sa) && WEXITSTATUS(sa) == 0 && WIFEXITED(sb) && WEXITSTATUS(sb) == 0,
+		      "round %d: both first starts succeed", round);
+		CHECK_EQ_INT(sx_run(NULL, 0, "user", "add", "--data", dir, "--kind", "reader",
+				    "--card", "F0001", (char *)NULL),
+			     0);
+	}
+}
+
 int main(void)
 {
 	char data[512];
@@ -202,6 +229,7 @@ int main(void)
 	test_precedence(data);
 	test_accounts(data);
 	test_default_data_dir(data);
+	test_concurrent_first_start(data);
 	tmpdir_remove(data);
 	CHECK_DONE();
 }

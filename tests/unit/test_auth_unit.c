@@ -182,8 +182,9 @@ static void test_sessions_and_lock(void)
 	snprintf(path, sizeof(path), "%s/x.db", dir);
 	randombytes_buf(&keys, sizeof(keys));
 	CHECK_EQ_INT(db_open(&db, path), 0);
-	CHECK_EQ_INT(migrate_apply(db, migrations_embedded, migrations_embedded_count, NULL, NULL),
-	             0);
+	CHECK_EQ_INT(
+	    migrate_apply(db, migrations_embedded, migrations_embedded_count, NULL, NULL, NULL, 0),
+	    0);
 	CHECK_EQ_INT(pwhash_new(&ph, keys.pepper, 2, 19u << 20, 2), 0);
 	CHECK_EQ_INT(auth_new(&a, &keys, ph, &set), 0);
 	CHECK_EQ_INT(auth_create_reader(a, db, "S0001", "赵六", NULL, NULL, pw, &id), 0);

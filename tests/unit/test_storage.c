@@ -65,21 +65,27 @@ static void test_pragmas_and_migrations(const char *dir)
 	CHECK_EQ_INT(scalar(db, "PRAGMA synchronous"), 2); /* FULL */
 	CHECK_EQ_INT(scalar(db, "PRAGMA foreign_keys"), 1);
 
-	CHECK_EQ_INT(migrate_apply(db, migrations_embedded, migrations_embedded_count, &from, &to),
-	             0);
+	CHECK_EQ_INT(
+	    migrate_apply(db, migrations_embedded, migrations_embedded_count, &from, &to, NULL, 0),
+	    0);
 	CHECK_EQ_INT(from, 0);
 	CHECK_EQ_INT(to, migrations_embedded[migrations_embedded_count - 1].version);
 	CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM sqlite_master WHERE name = 'account'"), 1);
 	/* Applying again changes nothing. */
-	CHECK_EQ_INT(migrate_apply(db, migrations_embedded, migrations_embedded_count, &from, &to),
-	             0);
+	CHECK_EQ_INT(
+	    migrate_apply(db, migrations_embedded, migrations_embedded_count, &from, &to, NULL, 0),
+	    0);
 	CHECK_EQ_INT(from, to);
 
 	/* A broken migration leaves neither its tables nor a new level behind. */
 	{
 		struct migration bad[] = {
 		    {9000, "9000_bad.sql", "CREATE TABLE half_done(x); THIS IS NOT SQL;"}};
-		CHECK(migrate_apply(db, bad, 1, NULL, NULL) < 0, "bad migration must fail");
+		char why[256];
+		CHECK(migrate_apply(db, bad, 1, NULL, NULL, why, sizeof(why)) < 0,
+		      "bad migration must fail");
+		CHECK_CONTAINS(why, "9000_bad.sql");
+		CHECK_CONTAINS(why, "syntax error");
 		CHECK_EQ_INT(migrate_level(db, &level), 0);
 		CHECK_EQ_INT(level, to);
 		CHECK_EQ_INT(
@@ -89,7 +95,7 @@ static void test_pragmas_and_migrations(const char *dir)
 	{
 		struct migration older[] = {{1, "0001_x.sql", "SELECT 1"}};
 		CHECK_EQ_INT(db_exec(db, "PRAGMA user_version=9999"), 0);
-		CHECK_EQ_INT(migrate_apply(db, older, 1, NULL, NULL), -ENOTSUP);
+		CHECK_EQ_INT(migrate_apply(db, older, 1, NULL, NULL, NULL, 0), -ENOTSUP);
 		CHECK_EQ_INT(db_exec(db, "PRAGMA user_version=1"), 0);
 	}
 	/* Constraint errors map to errno. */
