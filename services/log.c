@@ -45,6 +45,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
+	/* One event, one line, whatever the values held. */
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
 	/* One write per line so that lines of concurrent threads do not interleave. */
 	fprintf(stderr, "%s\n", line);
 }

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define STMT_CACHE 96
+#define STMT_CACHE 256
 
 struct stmt_slot {
 	const char *sql;
@@ -145,17 +145,15 @@ int db_prepare(struct db *db, const char *sql, sqlite3_stmt **out)
 	rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
 	if (rc != SQLITE_OK)
 		return db_errno(rc);
-	if (db->ncache < STMT_CACHE) {
-		db->cache[db->ncache].sql = sql;
-		db->cache[db->ncache].st = st;
-		db->ncache++;
-	} else {
-		/* Full cache: evict the oldest entry; the project has far fewer statements. */
-		sqlite3_finalize(db->cache[0].st);
-		memmove(&db->cache[0], &db->cache[1], sizeof(db->cache[0]) * (STMT_CACHE - 1));
-		db->cache[STMT_CACHE - 1].sql = sql;
-		db->cache[STMT_CACHE - 1].st = st;
+	if (db->ncache >= STMT_CACHE) {
+		/* More distinct statements than the cache holds is a programming error (the project
+		 * has a few dozen); evicting one could free a statement a caller still holds. */
+		sqlite3_finalize(st);
+		return -ENOSPC;
 	}
+	db->cache[db->ncache].sql = sql;
+	db->cache[db->ncache].st = st;
+	db->ncache++;
 	*out = st;
 	return 0;
 }

@@ -118,6 +118,22 @@ static bool valid_name(const char *s)
 	return !s || strlen(s) <= 190;
 }
 
+/*
+ * The one spelling of what a person types to sign in: ASCII letters upper-cased, so that card
+ * barcodes (stored upper-case), staff logins (compared without case) and the throttle keys of
+ * unknown logins all treat "r1" and "R1" alike. false when it is not a usable login at all.
+ */
+static bool canonical_login(const char *in, char *out, size_t n)
+{
+	size_t len = in ? strlen(in) : 0;
+
+	if (len == 0 || len > 128 || len >= n)
+		return false;
+	for (size_t i = 0; i <= len; i++)
+		out[i] = (char)toupper((unsigned char)in[i]);
+	return true;
+}
+
 /* ---------- shared steps ---------- */
 
 static int step_done(struct db *db, const char *sql, sqlite3_stmt **st)
@@ -239,8 +255,12 @@ int auth_create_reader(struct auth *a, struct db *db, const char *card, const ch
 	sqlite3_stmt *st;
 	int rc;
 
+	char barcode[40];
+
 	if (!valid_ident(card, 32, false) || !valid_name(name) || (phone && !valid_phone(phone)))
 		return -EINVAL;
+	canonical_login(card, barcode, sizeof(barcode)); /* barcodes are kept upper-case */
+	card = barcode;
 	password_generate(password_out, AUTH_PASSWORD_LEN);
 	rc = pwhash_hash(a->ph, password_out, hash);
 	if (rc)
@@ -341,6 +361,7 @@ out:
 struct signin_target {
 	long long account_id;
 	long long patron_id;
+	bool staff;
 	char hash[PWHASH_STR_SIZE];
 	bool has_hash;
 	char login_text[130]; /* staff login or card barcode, for the "not the login" rule */
@@ -378,6 +399,7 @@ static int find_signin(struct db *db, const char *login, struct signin_target *t
 				break;
 			t->account_id = sqlite3_column_int64(st, 0);
 			t->patron_id = sqlite3_column_int64(st, 1);
+			t->staff = q == 0;
 			t->has_hash = sqlite3_column_type(st, 2) != SQLITE_NULL;
 			snprintf(t->hash, sizeof(t->hash), "%s", db_col_text(st, 2));
 			snprintf(t->login_text, sizeof(t->login_text), "%s", db_col_text(st, 3));
@@ -394,14 +416,14 @@ static int find_signin(struct db *db, const char *login, struct signin_target *t
 
 /* ---------- throttling ---------- */
 
+/* Counters are kept per account when the login names one, else per (canonical) login text, so
+ * that unknown logins lock exactly like real ones. */
 static void throttle_key(char *out, size_t n, const struct signin_target *t, const char *login)
 {
 	if (t->account_id)
 		snprintf(out, n, "acct:%lld", t->account_id);
 	else
 		snprintf(out, n, "login:%s", login);
-	for (char *p = out; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
 }
 
 struct throttle_row {
@@ -446,10 +468,16 @@ static long long addr_wait(const struct auth *a, const struct throttle_row *r, t
 	return r->last_failure_at + wait > now ? r->last_failure_at + wait - now : 0;
 }
 
-static int record_failure(struct auth *a, struct db *db, const char *key, const char *addr_key,
-                          long long account_id, time_t now)
+/*
+ * Before a password is checked, in one write transaction: refuse if the address must wait or
+ * the account (or login) is locked, else count the attempt as a failure in advance (locking at
+ * the limit). Counting first means parallel guesses cannot slip past the limit between check and
+ * count; a success takes the count back (throttle_success). addr_key may be NULL.
+ */
+static int throttle_attempt(struct auth *a, struct db *db, const char *key, const char *addr_key,
+                            time_t now, enum auth_login_result *result, long long *retry)
 {
-	static const char sql_acct[] =
+	static const char sql_key[] =
 	    "INSERT INTO login_throttle(key, failures, last_failure_at) VALUES(?1, 1, ?2)"
 	    " ON CONFLICT(key) DO UPDATE SET failures = failures + 1, last_failure_at = ?2";
 	static const char sql_lock[] = "UPDATE login_throttle SET locked_until = ?2, failures = 0"
@@ -458,16 +486,38 @@ static int record_failure(struct auth *a, struct db *db, const char *key, const 
 	    "INSERT INTO login_throttle(key, failures, last_failure_at) VALUES(?1, 1, ?2)"
 	    " ON CONFLICT(key) DO UPDATE SET failures = CASE WHEN ?2 - last_failure_at > ?3"
 	    " THEN 1 ELSE failures + 1 END, last_failure_at = ?2";
+	/* Forget counters a day old, a few at a time, so that the table stays small. */
+	static const char sql_purge[] =
+	    "DELETE FROM login_throttle WHERE key IN (SELECT key FROM login_throttle"
+	    " WHERE last_failure_at < ?1 AND locked_until < ?2 LIMIT 20)";
+	struct throttle_row row;
 	sqlite3_stmt *st;
-	int rc = db_begin(db);
+	int rc;
 
-	if (rc)
+	*result = AUTH_OK;
+	*retry = 0;
+	if ((rc = db_begin(db)))
 		return rc;
-	if ((rc = db_prepare(db, sql_acct, &st)))
+	if (addr_key) {
+		if ((rc = throttle_get(db, addr_key, &row)))
+			goto out;
+		if ((*retry = addr_wait(a, &row, now)) > 0) {
+			*result = AUTH_THROTTLED;
+			goto done;
+		}
+	}
+	if ((rc = throttle_get(db, key, &row)))
+		goto out;
+	if (row.locked_until > now) {
+		*result = AUTH_LOCKED;
+		*retry = row.locked_until - now;
+		goto done;
+	}
+	if ((rc = db_prepare(db, sql_key, &st)))
 		goto out;
 	db_bind_text(st, 1, key);
 	sqlite3_bind_int64(st, 2, now);
-	if ((rc = step_done(db, sql_acct, &st)))
+	if ((rc = step_done(db, sql_key, &st)))
 		goto out;
 	if ((rc = db_prepare(db, sql_lock, &st)))
 		goto out;
@@ -485,56 +535,61 @@ static int record_failure(struct auth *a, struct db *db, const char *key, const 
 		if ((rc = step_done(db, sql_addr, &st)))
 			goto out;
 	}
-	if ((rc = oplog_write(db, &(struct oplog_entry){.op_code = "LOGIN_FAILED",
-	                                                .at = now,
-	                                                .account_id = account_id})))
+	if ((rc = db_prepare(db, sql_purge, &st)))
 		goto out;
+	sqlite3_bind_int64(st, 1, now - 86400);
+	sqlite3_bind_int64(st, 2, now);
+	if ((rc = step_done(db, sql_purge, &st)))
+		goto out;
+done:
 	return db_commit(db);
 out:
 	db_rollback(db);
 	return rc;
 }
 
-static int throttle_clear(struct db *db, const char *key)
+/* Inside the caller's transaction: the attempt was right after all. The account's count starts
+ * over; the address gets its attempt back (a busy library's shared address is no attacker). */
+static int throttle_success(struct db *db, const char *key, const char *addr_key)
 {
-	static const char sql[] = "DELETE FROM login_throttle WHERE key = ?";
+	static const char sql_key[] = "DELETE FROM login_throttle WHERE key = ?";
+	static const char sql_addr[] = "UPDATE login_throttle SET failures = max(failures - 1, 0)"
+	                               " WHERE key = ?";
 	sqlite3_stmt *st;
-	int rc = db_prepare(db, sql, &st);
+	int rc;
 
-	if (rc)
+	if ((rc = db_prepare(db, sql_key, &st)))
 		return rc;
 	db_bind_text(st, 1, key);
-	return step_done(db, sql, &st);
+	if ((rc = step_done(db, sql_key, &st)) || !addr_key)
+		return rc;
+	if ((rc = db_prepare(db, sql_addr, &st)))
+		return rc;
+	db_bind_text(st, 1, addr_key);
+	return step_done(db, sql_addr, &st);
+}
+
+/* The attempt failed: its count was taken in advance; only the log remains. */
+static int log_failure(struct db *db, long long account_id, time_t now)
+{
+	return oplog_write(db, &(struct oplog_entry){
+	                           .op_code = "LOGIN_FAILED", .at = now, .account_id = account_id});
 }
 
 /* ---------- sessions ---------- */
 
-struct session_kind {
-	bool staff;
-	long long branch_id;
-};
-
 static int open_session(struct auth *a, struct db *db, const struct signin_target *t,
                         const char *addr, time_t now, struct auth_session *out)
 {
-	static const char sql_kind[] = "SELECT kind FROM account WHERE id = ?";
 	static const char sql_ins[] =
 	    "INSERT INTO session(token_hash, account_id, created_at, last_seen_at, idle_seconds,"
 	    " expires_at, client_addr) VALUES(?,?,?,?,?,?,?)";
 	unsigned char raw[SESSION_BYTES], h[HASH_BYTES];
-	long long life, idle;
-	bool staff = false;
+	long long life = t->staff ? a->s.staff_session_s : a->s.reader_session_s;
+	long long idle = t->staff ? a->s.staff_idle_s : a->s.reader_idle_s;
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = db_prepare(db, sql_kind, &st)))
-		return rc;
-	sqlite3_bind_int64(st, 1, t->account_id);
-	if (db_step(st) == 1)
-		staff = strcmp(db_col_text(st, 0), "staff") == 0;
-	db_done(st);
-	life = staff ? a->s.staff_session_s : a->s.reader_session_s;
-	idle = staff ? a->s.staff_idle_s : a->s.reader_idle_s;
 	randombytes_buf(raw, sizeof(raw));
 	b64url(out->token, sizeof(out->token), raw, sizeof(raw));
 	sodium_memzero(raw, sizeof(raw));
@@ -559,45 +614,36 @@ int auth_login(struct auth *a, struct db *db, const char *login, const char *pas
                struct auth_session *session)
 {
 	struct signin_target t;
-	struct throttle_row row;
-	char key[200], addr_key[80];
+	char canon[130], key[200], addr_key[80];
 	int rc;
 
 	*result = AUTH_BAD_CREDENTIALS;
 	*retry_after = 0;
-	if (!login || !*login || strlen(login) > 128 || !password || strlen(password) > 1024) {
-		/* Still one hash, so malformed input costs what a real attempt costs. */
-		pwhash_verify(a->ph, NULL, "x");
-		return 0;
-	}
-	rc = find_signin(db, login, &t);
+	/* Not a login or password at all: refused before any counting or hashing, which would only
+	 * give a flood something expensive to do. */
+	if (!canonical_login(login, canon, sizeof(canon)) || !password || !*password ||
+	    strlen(password) > 1024)
+		return -EINVAL;
+	rc = find_signin(db, canon, &t);
 	if (rc && rc != -ENOENT)
 		return rc;
-	throttle_key(key, sizeof(key), &t, login);
+	throttle_key(key, sizeof(key), &t, canon);
 	snprintf(addr_key, sizeof(addr_key), "addr:%s", addr ? addr : "-");
-
-	if ((rc = throttle_get(db, addr_key, &row)))
-		return rc;
-	if ((*retry_after = addr_wait(a, &row, now)) > 0) {
-		*result = AUTH_THROTTLED;
-		return 0;
-	}
-	if ((rc = throttle_get(db, key, &row)))
-		return rc;
-	if (row.locked_until > now) {
-		*result = AUTH_LOCKED;
-		*retry_after = row.locked_until - now;
-		return 0;
-	}
-	if (pwhash_verify(a->ph, t.has_hash ? t.hash : NULL, password) != 0) {
+	rc = throttle_attempt(a, db, key, addr_key, now, result, retry_after);
+	if (rc || *result != AUTH_OK) {
 		sodium_memzero(t.hash, sizeof(t.hash));
-		return record_failure(a, db, key, addr_key, t.account_id, now);
-	}
-	sodium_memzero(t.hash, sizeof(t.hash));
-	rc = db_begin(db);
-	if (rc)
 		return rc;
-	if ((rc = throttle_clear(db, key)) || (rc = open_session(a, db, &t, addr, now, session)) ||
+	}
+	rc = pwhash_verify(a->ph, t.has_hash ? t.hash : NULL, password);
+	sodium_memzero(t.hash, sizeof(t.hash));
+	if (rc) {
+		*result = AUTH_BAD_CREDENTIALS;
+		return log_failure(db, t.account_id, now);
+	}
+	if ((rc = db_begin(db)))
+		return rc;
+	if ((rc = throttle_success(db, key, addr_key)) ||
+	    (rc = open_session(a, db, &t, addr, now, session)) ||
 	    (rc = oplog_write(db, &(struct oplog_entry){.op_code = "LOGIN",
 	                                                .at = now,
 	                                                .account_id = t.account_id,
@@ -661,7 +707,9 @@ int auth_session_principal(struct auth *a, struct db *db, const char *token, tim
 	    (strcmp(db_col_text(st, 9), "active") != 0 &&
 	     strcmp(db_col_text(st, 9), "suspended") != 0)) {
 		db_done(st);
-		return delete_session(db, sid);
+		/* Expired: treat as signed out whether or not the clean-up write gets through. */
+		delete_session(db, sid);
+		return 0;
 	}
 	who->kind = kind_of(db_col_text(st, 5));
 	who->account_id = sqlite3_column_int64(st, 1);
@@ -792,29 +840,32 @@ int auth_change_password(struct auth *a, struct db *db, const struct principal *
                          const char **why)
 {
 	char hash[PWHASH_STR_SIZE], key[200];
+	enum auth_login_result result;
 	struct signin_target t;
-	struct throttle_row row;
+	long long retry;
 	int rc;
 
 	*why = NULL;
 	if ((rc = account_signin(db, who->account_id, &t)))
 		return rc;
-	throttle_key(key, sizeof(key), &t, "");
-	if ((rc = throttle_get(db, key, &row)))
-		return rc;
-	if (row.locked_until > now)
-		return -EAGAIN;
-	if (strlen(current) > 1024 || pwhash_verify(a->ph, t.has_hash ? t.hash : NULL, current)) {
-		rc = record_failure(a, db, key, NULL, who->account_id, now);
-		return rc ? rc : -EACCES;
-	}
+	/* The rules first: a weak new password is the person's mistake, not a wrong guess. */
 	if (password_check(new_password, t.login_text, why))
 		return -EINVAL;
+	throttle_key(key, sizeof(key), &t, "");
+	if ((rc = throttle_attempt(a, db, key, NULL, now, &result, &retry)))
+		return rc;
+	if (result != AUTH_OK)
+		return -EAGAIN;
+	if (strlen(current) > 1024 || pwhash_verify(a->ph, t.has_hash ? t.hash : NULL, current)) {
+		rc = log_failure(db, who->account_id, now);
+		return rc ? rc : -EACCES;
+	}
 	if ((rc = pwhash_hash(a->ph, new_password, hash)))
 		return rc;
 	if ((rc = db_begin(db)))
 		return rc;
-	if ((rc = set_password(db, who->account_id, hash, who->session_id, "PASSWORD_CHANGE", now)))
+	if ((rc = throttle_success(db, key, NULL)) ||
+	    (rc = set_password(db, who->account_id, hash, who->session_id, "PASSWORD_CHANGE", now)))
 		goto out;
 	return db_commit(db);
 out:
@@ -825,19 +876,21 @@ out:
 int auth_reset_password(struct auth *a, struct db *db, const char *who_text, char *password_out)
 {
 	struct signin_target t;
-	char hash[PWHASH_STR_SIZE], key[200];
+	char hash[PWHASH_STR_SIZE], key[200], canon[130];
 	int rc;
 
-	if ((rc = find_signin(db, who_text, &t)))
+	if (!canonical_login(who_text, canon, sizeof(canon)))
+		return -EINVAL;
+	if ((rc = find_signin(db, canon, &t)))
 		return rc;
 	password_generate(password_out, AUTH_PASSWORD_LEN);
 	if ((rc = pwhash_hash(a->ph, password_out, hash)))
 		return rc;
-	throttle_key(key, sizeof(key), &t, who_text);
+	throttle_key(key, sizeof(key), &t, canon);
 	if ((rc = db_begin(db)))
 		return rc;
 	if ((rc = set_password(db, t.account_id, hash, 0, "PASSWORD_RESET", time(NULL))) ||
-	    (rc = throttle_clear(db, key)))
+	    (rc = throttle_success(db, key, NULL)))
 		goto out;
 	return db_commit(db);
 out:

@@ -75,6 +75,9 @@ static int h_login(void *ctx, struct http_req *req, struct http_resp *resp)
 		return rc;
 	rc = auth_login(app->auth, db, login, password, req->client_addr, app->now(), &result,
 	                &retry, &s);
+	if (rc == -EINVAL)
+		return resp_error(resp, 400, "bad_field",
+		                  "请输入账号和密码 (login and password are required)");
 	if (rc)
 		return rc;
 	switch (result) {
@@ -96,10 +99,14 @@ static int h_login(void *ctx, struct http_req *req, struct http_resp *resp)
 		return resp_error(resp, 429, "too_many_attempts",
 		                  "尝试次数过多，请稍后再试 (too many attempts; try again later)");
 	}
-	resp_header(resp, "Set-Cookie",
-	            arena_printf(req->arena, "sx_session=%s; Max-Age=%lld%s", s.token, s.max_age,
-	                         cookie_attrs(req)));
-	sodium_memzero(s.token, sizeof(s.token));
+	{
+		char *cookie = arena_printf(req->arena, "sx_session=%s; Max-Age=%lld%s", s.token,
+		                            s.max_age, cookie_attrs(req));
+		sodium_memzero(s.token, sizeof(s.token));
+		if (!cookie)
+			return -ENOMEM; /* the session is left to expire unused */
+		resp_header(resp, "Set-Cookie", cookie);
+	}
 	req->who.account_id = s.account_id; /* for the access log */
 	return principal_response(app, db, s.account_id, resp);
 }

@@ -17,40 +17,40 @@ static const struct {
 	const char *ext;
 	const char *type;
 } mime_table[] = {
-	{"html", "text/html; charset=utf-8"},
-	{"htm", "text/html; charset=utf-8"},
-	{"js", "text/javascript; charset=utf-8"},
-	{"mjs", "text/javascript; charset=utf-8"},
-	{"css", "text/css; charset=utf-8"},
-	{"json", "application/json"},
-	{"map", "application/json"},
-	{"txt", "text/plain; charset=utf-8"},
-	{"svg", "image/svg+xml"},
-	{"png", "image/png"},
-	{"jpg", "image/jpeg"},
-	{"jpeg", "image/jpeg"},
-	{"webp", "image/webp"},
-	{"gif", "image/gif"},
-	{"ico", "image/x-icon"},
-	{"woff", "font/woff"},
-	{"woff2", "font/woff2"},
-	{"ttf", "font/ttf"},
-	{"otf", "font/otf"},
-	{"wasm", "application/wasm"},
-	{"webmanifest", "application/manifest+json"},
-	{"xml", "application/xml"},
-	{"xhtml", "application/xhtml+xml"},
-	{"epub", "application/epub+zip"},
-	{"pdf", "application/pdf"},
-	{"m3u8", "application/vnd.apple.mpegurl"},
-	{"ts", "video/mp2t"},
-	{"m4s", "video/iso.segment"},
-	{"mp4", "video/mp4"},
-	{"m4a", "audio/mp4"},
-	{"mp3", "audio/mpeg"},
-	{"aac", "audio/aac"},
-	{"vtt", "text/vtt; charset=utf-8"},
-	{"bin", "application/octet-stream"},
+    {"html", "text/html; charset=utf-8"},
+    {"htm", "text/html; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"json", "application/json"},
+    {"map", "application/json"},
+    {"txt", "text/plain; charset=utf-8"},
+    {"svg", "image/svg+xml"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"webp", "image/webp"},
+    {"gif", "image/gif"},
+    {"ico", "image/x-icon"},
+    {"woff", "font/woff"},
+    {"woff2", "font/woff2"},
+    {"ttf", "font/ttf"},
+    {"otf", "font/otf"},
+    {"wasm", "application/wasm"},
+    {"webmanifest", "application/manifest+json"},
+    {"xml", "application/xml"},
+    {"xhtml", "application/xhtml+xml"},
+    {"epub", "application/epub+zip"},
+    {"pdf", "application/pdf"},
+    {"m3u8", "application/vnd.apple.mpegurl"},
+    {"ts", "video/mp2t"},
+    {"m4s", "video/iso.segment"},
+    {"mp4", "video/mp4"},
+    {"m4a", "audio/mp4"},
+    {"mp3", "audio/mpeg"},
+    {"aac", "audio/aac"},
+    {"vtt", "text/vtt; charset=utf-8"},
+    {"bin", "application/octet-stream"},
 };
 
 const char *http_mime_type(const char *name)
@@ -146,7 +146,7 @@ static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *le
 }
 
 int http_send_file(struct http_req *req, struct http_resp *resp, int fd, const char *content_type,
-		   const char *cache_control)
+                   const char *cache_control)
 {
 	struct stat sb;
 	const char *inm, *range, *if_range;
@@ -160,9 +160,10 @@ int http_send_file(struct http_req *req, struct http_resp *resp, int fd, const c
 		close(fd);
 		return -ENOENT;
 	}
-	etag = arena_printf(req->arena, "\"%" PRIx64 "-%" PRIx64 "-%lx\"", (uint64_t)sb.st_size,
-			    (uint64_t)sb.st_mtim.tv_sec * 1000000000u + (uint64_t)sb.st_mtim.tv_nsec,
-			    (unsigned long)sb.st_ino);
+	etag =
+	    arena_printf(req->arena, "\"%" PRIx64 "-%" PRIx64 "-%lx\"", (uint64_t)sb.st_size,
+	                 (uint64_t)sb.st_mtim.tv_sec * 1000000000u + (uint64_t)sb.st_mtim.tv_nsec,
+	                 (unsigned long)sb.st_ino);
 	gmtime_r(&sb.st_mtim.tv_sec, &tm);
 	strftime(datebuf, sizeof(datebuf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	lastmod = arena_strdup(req->arena, datebuf);
@@ -191,14 +192,14 @@ int http_send_file(struct http_req *req, struct http_resp *resp, int fd, const c
 	if (r < 0) {
 		close(fd);
 		resp_header(resp, "Content-Range",
-			    arena_printf(req->arena, "bytes */%" PRIu64, (uint64_t)sb.st_size));
+		            arena_printf(req->arena, "bytes */%" PRIu64, (uint64_t)sb.st_size));
 		return resp_error(resp, 416, "range_not_satisfiable",
-				  "请求的范围超出文件大小 (range not satisfiable)");
+		                  "请求的范围超出文件大小 (range not satisfiable)");
 	}
 	if (r > 0) {
 		resp_header(resp, "Content-Range",
-			    arena_printf(req->arena, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off,
-					 off + len - 1, (uint64_t)sb.st_size));
+		            arena_printf(req->arena, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, off,
+		                         off + len - 1, (uint64_t)sb.st_size));
 		resp->status = 206;
 	} else {
 		off = 0;
@@ -249,7 +250,7 @@ int http_static_serve(const char *root, struct http_req *req, struct http_resp *
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
 		size_t n = strlen(path);
 		if (snprintf(path + n, sizeof(path) - n, "%sindex.html",
-			     n && path[n - 1] == '/' ? "" : "/") >= (int)(sizeof(path) - n))
+		             n && path[n - 1] == '/' ? "" : "/") >= (int)(sizeof(path) - n))
 			return -ENOENT;
 	}
 	/* Resolve symbolic links and make sure the file is still under the root. */
@@ -262,7 +263,7 @@ int http_static_serve(const char *root, struct http_req *req, struct http_resp *
 	if (fd < 0)
 		return -ENOENT;
 	/* Vite puts content-hashed names under assets/: they never change. */
-	return http_send_file(req, resp, fd, http_mime_type(real),
-			      strncmp(rel, "assets/", 7) == 0 ? "public, max-age=31536000, immutable"
-							      : "no-cache");
+	return http_send_file(
+	    req, resp, fd, http_mime_type(real),
+	    strncmp(rel, "assets/", 7) == 0 ? "public, max-age=31536000, immutable" : "no-cache");
 }

@@ -13,20 +13,20 @@ static const struct {
 	const char *code;
 	const char *message;
 } errno_table[] = {
-	{EINVAL, 400, "bad_request", "请求内容不正确 (bad request)"},
-	{EBADMSG, 400, "bad_request", "请求内容不正确 (bad request)"},
-	{ENOENT, 404, "not_found", "未找到 (not found)"},
-	{EACCES, 403, "forbidden", "无权访问 (not allowed)"},
-	{EPERM, 403, "forbidden", "无权访问 (not allowed)"},
-	{EEXIST, 409, "conflict", "已存在 (already exists)"},
-	{EMSGSIZE, 413, "too_large", "请求内容过大 (request too large)"},
-	{ENOTSUP, 415, "unsupported", "不支持的格式 (unsupported format)"},
-	{EAGAIN, 429, "throttled", "请求过于频繁，请稍后再试 (too many requests)"},
-	{EBUSY, 503, "busy", "服务繁忙，请稍后再试 (busy, try again)"},
-	{ENOMEM, 503, "busy", "服务繁忙，请稍后再试 (busy, try again)"},
-	{ENOSPC, 503, "storage_full", "存储空间不足，请联系图书馆 (storage full)"},
-	{EIO, 503, "storage_error", "存储出错，请稍后再试 (storage error)"},
-	{EROFS, 503, "storage_error", "存储出错，请稍后再试 (storage error)"},
+    {EINVAL, 400, "bad_request", "请求内容不正确 (bad request)"},
+    {EBADMSG, 400, "bad_request", "请求内容不正确 (bad request)"},
+    {ENOENT, 404, "not_found", "未找到 (not found)"},
+    {EACCES, 403, "forbidden", "无权访问 (not allowed)"},
+    {EPERM, 403, "forbidden", "无权访问 (not allowed)"},
+    {EEXIST, 409, "conflict", "已存在 (already exists)"},
+    {EMSGSIZE, 413, "too_large", "请求内容过大 (request too large)"},
+    {ENOTSUP, 415, "unsupported", "不支持的格式 (unsupported format)"},
+    {EAGAIN, 429, "throttled", "请求过于频繁，请稍后再试 (too many requests)"},
+    {EBUSY, 503, "busy", "服务繁忙，请稍后再试 (busy, try again)"},
+    {ENOMEM, 503, "busy", "服务繁忙，请稍后再试 (busy, try again)"},
+    {ENOSPC, 503, "storage_full", "存储空间不足，请联系图书馆 (storage full)"},
+    {EIO, 503, "storage_error", "存储出错，请稍后再试 (storage error)"},
+    {EROFS, 503, "storage_error", "存储出错，请稍后再试 (storage error)"},
 };
 
 void http_errno_status(int err, int *status, const char **code, const char **message)
@@ -124,7 +124,7 @@ int http_param_id(struct http_req *req, struct http_resp *resp, const char *name
 }
 
 int http_query_int(struct http_req *req, struct http_resp *resp, const char *name, long long min,
-		   long long max, long long *out)
+                   long long max, long long *out)
 {
 	const char *s = http_req_query(req, name);
 	long long v;
@@ -133,7 +133,7 @@ int http_query_int(struct http_req *req, struct http_resp *resp, const char *nam
 		return 0;
 	if (parse_ll(s, &v) || v < min || v > max) {
 		char *msg = arena_printf(req->arena, "参数 %s 应为 %lld 到 %lld 之间的整数", name,
-					 min, max);
+		                         min, max);
 		resp_error(resp, 400, "bad_parameter", msg ? msg : "参数不正确");
 		return -EINVAL;
 	}
@@ -182,7 +182,8 @@ int http_req_json(struct http_req *req, struct http_resp *resp, json_t **out)
 
 	*out = NULL;
 	if (!req->body || req->body_len == 0) {
-		resp_error(resp, 400, "bad_json", "请求体应为 JSON 对象 (a JSON object is required)");
+		resp_error(resp, 400, "bad_json",
+		           "请求体应为 JSON 对象 (a JSON object is required)");
 		return -EINVAL;
 	}
 	if (json_depth(req->body, req->body_len) > JSON_MAX_DEPTH) {
@@ -197,7 +198,8 @@ int http_req_json(struct http_req *req, struct http_resp *resp, json_t **out)
 	}
 	if (!json_is_object(v)) {
 		json_decref(v);
-		resp_error(resp, 400, "bad_json", "请求体应为 JSON 对象 (a JSON object is required)");
+		resp_error(resp, 400, "bad_json",
+		           "请求体应为 JSON 对象 (a JSON object is required)");
 		return -EINVAL;
 	}
 	if (arena_defer(req->arena, decref, v))

@@ -69,7 +69,7 @@ static unsigned effective_methods(const struct route *rt)
 }
 
 int router_match(const struct router *r, struct http_req *req, const struct route **out,
-		 unsigned *allowed)
+                 unsigned *allowed)
 {
 	const struct route *fallback = NULL;
 	unsigned methods = 0;
@@ -132,7 +132,7 @@ static bool origin_allowed(const struct router *r, struct http_req *req)
 }
 
 void router_dispatch(const struct router *r, void *ctx, struct http_req *req,
-		     struct http_resp *resp)
+                     struct http_resp *resp)
 {
 	const struct route *rt = req->route;
 	bool unsafe = !(req->method & (HTTP_GET | HTTP_HEAD | HTTP_OPTIONS));
@@ -156,7 +156,8 @@ void router_dispatch(const struct router *r, void *ctx, struct http_req *req,
 	 * cookie must carry one at all (browsers always send it on such requests). */
 	if (unsafe && (req->who.via_cookie || http_req_header(req, "Origin")) &&
 	    !origin_allowed(r, req)) {
-		resp_error(resp, 403, "bad_origin", "请求来源不被允许 (cross-site request refused)");
+		resp_error(resp, 403, "bad_origin",
+		           "请求来源不被允许 (cross-site request refused)");
 		return;
 	}
 	rc = rt->fn(ctx, req, resp);

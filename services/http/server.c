@@ -421,6 +421,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return queue(s, conn, c);
 }
 
+/* A path as it may appear in a log line: control bytes, quotes and backslashes escaped, so a
+ * request cannot forge lines or fields. */
+static void log_safe(const char *in, char *out, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; in && *in && o + 4 < n; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -436,12 +456,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		const struct route *rt = c->req.route;
 		const char *path =
 		    rt && (rt->flags & ROUTE_SECRET_PATH) ? rt->pattern : c->req.path;
+		char safe[1024];
 
 		clock_gettime(CLOCK_MONOTONIC, &end);
+		log_safe(path, safe, sizeof(safe));
 		ms = (double)(end.tv_sec - c->start.tv_sec) * 1e3 +
 		     (double)(end.tv_nsec - c->start.tv_nsec) / 1e6;
 		log_info("access method=%s path=\"%s\" status=%d ms=%.2f addr=%s account=%lld%s",
-		         c->req.method_name ? c->req.method_name : "-", path ? path : "-",
+		         c->req.method_name ? c->req.method_name : "-", path ? safe : "-",
 		         c->resp.status, ms, c->addr, c->req.who.account_id,
 		         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
 	}

@@ -130,6 +130,7 @@ CREATE TABLE login_throttle (
   last_failure_at INTEGER NOT NULL,
   locked_until INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX login_throttle_age ON login_throttle(last_failure_at);
 
 -- No foreign keys: the log outlives what it mentions, and anonymisation rewrites ids.
 CREATE TABLE op_log (

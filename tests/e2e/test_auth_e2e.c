@@ -9,6 +9,8 @@
  */
 #include <jansson.h>
 #include <stdbool.h>
+#include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 
 static struct server srv;
 static char data[512];
+static char pw_par[PW_MAX];
 static char pw_r1[PW_MAX], pw_r2[PW_MAX], pw_lock[PW_MAX], pw_chg[PW_MAX], pw_p5[PW_MAX],
     pw_p6[PW_MAX], pw_admin[PW_MAX], pw_circ[PW_MAX], pw_cat[PW_MAX], kiosk[PW_MAX];
 static long long id_r1, id_r2;
@@ -36,6 +39,7 @@ static long long id_r1, id_r2;
 #define SHARED_PHONE "13900000000"
 #define P5_CARD "P0005"
 #define P6_CARD "P0006"
+#define PAR_CARD "PAR01"
 
 /* Setup steps must work; otherwise stop the server (if started), clean up and give up. */
 static void must(bool ok, const char *what)
@@ -390,7 +394,75 @@ static void lock_after_10_failures(void)
 	      "Retry-After for an unknown login too");
 	CHECK_STR(ghost.body, locked.body);
 	http_result_free(&ghost);
+
+	/* Case does not matter, neither for a real card nor for an unknown login, so a lock
+	 * cannot be used to tell them apart. */
+	sign_in_r(&srv, "127.0.0.6", "l0003", pw_lock, &r);
+	EXPECT_ERROR(r, 429, "login_locked");
+	CHECK_STR(r.body, locked.body);
+	http_result_free(&r);
+	sign_in_r(&srv, "127.0.0.6", "GHOST-CARD", "wrong-pass", &r);
+	EXPECT_ERROR(r, 429, "login_locked");
+	http_result_free(&r);
 	http_result_free(&locked);
+}
+
+struct guess {
+	int n;
+	long status;
+};
+
+static void *guess_main(void *arg)
+{
+	struct guess *g = arg;
+	struct http_result r;
+	char iface[32];
+
+	snprintf(iface, sizeof(iface), "127.0.2.%d", g->n + 1);
+	g->status = sign_in_r(&srv, iface, PAR_CARD, "wrong-pass", &r);
+	http_result_free(&r);
+	return NULL;
+}
+
+/* Thirty guesses at once still get at most ten password checks: the attempt is counted before
+ * the password is checked, in the same transaction as the lock test. */
+static void parallel_guesses_stop_at_the_limit(void)
+{
+	struct guess g[30];
+	pthread_t t[30];
+	int checked = 0, locked = 0;
+
+	for (int i = 0; i < 30; i++) {
+		g[i] = (struct guess){.n = i};
+		pthread_create(&t[i], NULL, guess_main, &g[i]);
+	}
+	for (int i = 0; i < 30; i++) {
+		pthread_join(t[i], NULL);
+		checked += g[i].status == 401;
+		locked += g[i].status == 429;
+	}
+	CHECK(checked <= 10, "%d guesses were checked (at most 10)", checked);
+	CHECK_EQ_INT(checked + locked, 30);
+	CHECK_EQ_INT(sign_in("127.0.0.7", PAR_CARD, pw_par, (char[128]){0}, 128), 429);
+}
+
+/* Card numbers are not case-sensitive; an empty login or password is a 400, not a guess. */
+static void card_case_and_empty_fields(void)
+{
+	char cookie[128], lower[16];
+	struct http_result r;
+
+	snprintf(lower, sizeof(lower), "%s", R2_CARD);
+	lower[0] = (char)tolower((unsigned char)lower[0]);
+	CHECK_EQ_INT(sign_in("127.0.0.8", lower, pw_r2, cookie, sizeof(cookie)), 200);
+	req(&srv, "/api/v1/auth/login",
+	    (struct http_opts){.body = "{\"login\":\"\",\"password\":\"x\"}"}, &r);
+	EXPECT_ERROR(r, 400, "bad_field");
+	http_result_free(&r);
+	req(&srv, "/api/v1/auth/login",
+	    (struct http_opts){.body = "{\"login\":\"A0002\",\"password\":\"\"}"}, &r);
+	EXPECT_ERROR(r, 400, "bad_field");
+	http_result_free(&r);
 }
 
 static void address_backoff_after_20_failures(void)
@@ -987,6 +1059,7 @@ int main(void)
 	add_reader(CHG_CARD, "赵六", NULL, pw_chg);
 	add_reader(P5_CARD, "孙八", SHARED_PHONE, pw_p5);
 	add_reader(P6_CARD, "周九", SHARED_PHONE, pw_p6);
+	add_reader(PAR_CARD, "吴十", NULL, pw_par);
 	add_staff("admin1", "admin", pw_admin);
 	add_staff("circ1", "circulation", pw_circ);
 	add_staff("cat1", "cataloguer", pw_cat);
@@ -1017,6 +1090,8 @@ int main(void)
 	cli_passwd();
 	cli_name_is_optional();
 	lock_after_10_failures();
+	parallel_guesses_stop_at_the_limit();
+	card_case_and_empty_fields();
 	address_backoff_after_20_failures();
 	secure_cookie_behind_tls_proxy();
 

@@ -59,9 +59,8 @@ int main(void)
 		char empty[600];
 		snprintf(empty, sizeof(empty), "%s-empty", data);
 		mkdir(empty, 0700);
-		CHECK_EQ_INT(sx_run(line, sizeof(line), "backup", empty, "--data", data,
-				    (char *)NULL),
-			     0);
+		CHECK_EQ_INT(
+		    sx_run(line, sizeof(line), "backup", empty, "--data", data, (char *)NULL), 0);
 		snprintf(path, sizeof(path), "%s/shuxiang.db", empty);
 		CHECK(stat(path, &sb) == 0, "backup into an empty directory");
 		tmpdir_remove(empty);

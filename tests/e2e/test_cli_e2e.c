@@ -132,6 +132,9 @@ static void test_accounts(const char *data)
 	}
 	snprintf(path, sizeof(path), "%s/secret.key", data);
 	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600, "secret.key 0600");
+	snprintf(path, sizeof(path), "%s/shuxiang.db", data);
+	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 077) == 0, "database private: %o",
+	      sb.st_mode & 0777);
 
 	/* The generated password stands alone on the last line. */
 	CHECK_EQ_INT(sx_run(last, sizeof(last), "user", "add", "--data", data, "--kind", "staff",
@@ -211,11 +214,12 @@ static void test_concurrent_first_start(const char *data)
 			_exit(sx_run(NULL, 0, "migrate", "--data", dir, (char *)NULL));
 		waitpid(a, &sa, 0);
 		waitpid(b, &sb, 0);
-		CHECK(WIFEXITED(sa) && WEXITSTATUS(sa) == 0 && WIFEXITED(sb) && WEXITSTATUS(sb) == 0,
+		CHECK(WIFEXITED(sa) && WEXITSTATUS(sa) == 0 && WIFEXITED(sb) &&
+		          WEXITSTATUS(sb) == 0,
 		      "round %d: both first starts succeed", round);
 		CHECK_EQ_INT(sx_run(NULL, 0, "user", "add", "--data", dir, "--kind", "reader",
-				    "--card", "F0001", (char *)NULL),
-			     0);
+		                    "--card", "F0001", (char *)NULL),
+		             0);
 	}
 }
 

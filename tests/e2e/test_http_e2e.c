@@ -323,6 +323,26 @@ int main(void)
 	test_body_caps(&s);
 	test_pages(&s);
 	test_ranges(&s);
+	/* A request cannot write lines of its own into the log. */
+	{
+		static const char forge[] = "GET /x%0Aforged%20line%22 HTTP/1.1\r\nHost: x\r\n"
+		                            "Connection: close\r\n\r\n";
+		char reply[2048], line[2048];
+		bool forged = false, escaped = false;
+		FILE *f;
+
+		raw_request(s.port, forge, strlen(forge), reply, sizeof(reply));
+		usleep(100000);
+		f = fopen(s.log, "r");
+		while (f && fgets(line, sizeof(line), f)) {
+			forged |= strncmp(line, "forged", 6) == 0;
+			escaped |= strstr(line, "path=\"/x%0Aforged line%22\"") != NULL;
+		}
+		if (f)
+			fclose(f);
+		CHECK(!forged, "a forged log line");
+		CHECK(escaped, "the path is logged escaped");
+	}
 	/* After all of that the server still answers. */
 	{
 		struct http_result r;
