@@ -3,6 +3,7 @@ import 'weui/dist/style/weui.min.css';
 import './reader.css';
 import { ApiError, auth, branchLabel, KIND_LABELS } from './api.js';
 import { $, busy, setText, show } from './dom.js';
+import { bindLoginForm } from './login-form.js';
 
 const els = {
   loading: $('loading'),
@@ -100,28 +101,14 @@ function handleError(e, fallbackShow) {
   fallbackShow(e instanceof ApiError ? e.message : '出错了，请稍后再试');
 }
 
-els.loginForm.addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  const login = els.login.value.trim();
-  const password = els.password.value;
-  if (!login || !password) {
-    showLoginError(!login ? '请输入读者证号或手机号' : '请输入密码');
-    return;
-  }
-  showLoginError('');
-  busy(els.loginSubmit, async () => {
-    try {
-      const p = await auth.login(login, password);
-      showMe(p || (await auth.me()));
-    } catch (e) {
-      els.password.value = '';
-      showLoginError(e instanceof ApiError ? e.message : '登录失败，请稍后再试');
-      els.password.focus();
-    }
-  });
-});
-
-els.loginForm.addEventListener('input', () => showLoginError(''));
+bindLoginForm(
+  { form: els.loginForm, login: els.login, password: els.password, submit: els.loginSubmit },
+  {
+    showError: showLoginError,
+    required: { login: '请输入读者证号或手机号', password: '请输入密码' },
+    onSignedIn: async (p) => showMe(p || (await auth.me())),
+  },
+);
 
 els.pwForm.addEventListener('submit', (ev) => {
   ev.preventDefault();

@@ -2,6 +2,7 @@
 import './staff.css';
 import { ApiError, auth, branchLabel, ROLE_LABELS } from './api.js';
 import { $, busy, h, setText, show } from './dom.js';
+import { bindLoginForm } from './login-form.js';
 
 const READER_REFUSED = '此页面仅限馆员使用（Staff only）';
 
@@ -73,34 +74,17 @@ async function refuseReader() {
   showLogin(READER_REFUSED);
 }
 
-els.loginForm.addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  const login = els.login.value.trim();
-  const password = els.password.value;
-  if (!login || !password) {
-    showLoginError(!login ? '请输入登录名 (login required)' : '请输入密码 (password required)');
-    return;
-  }
-  showLoginError('');
-  busy(els.loginSubmit, async () => {
-    let p;
-    try {
-      p = (await auth.login(login, password)) || (await auth.me());
-    } catch (e) {
-      els.password.value = '';
-      showLoginError(e instanceof ApiError ? e.message : '登录失败，请稍后再试');
-      els.password.focus();
-      return;
-    }
-    if (!p || p.kind !== 'staff') {
-      await refuseReader();
-      return;
-    }
-    showMe(p);
-  });
-});
-
-els.loginForm.addEventListener('input', () => showLoginError(''));
+bindLoginForm(
+  { form: els.loginForm, login: els.login, password: els.password, submit: els.loginSubmit },
+  {
+    showError: showLoginError,
+    required: { login: '请输入登录名 (login required)', password: '请输入密码 (password required)' },
+    onSignedIn: async (p) => {
+      if (!p || p.kind !== 'staff') await refuseReader();
+      else showMe(p);
+    },
+  },
+);
 
 els.logout.addEventListener('click', () => {
   busy(els.logout, async () => {
