@@ -1,6 +1,8 @@
 #include "app.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,7 @@ int app_open(struct app **out, const struct config *cfg, char *err, size_t errle
 		return -ENOMEM;
 	app->cfg = *cfg;
 	app->now = clock_now;
+	app->web_fd = open(cfg->web_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if ((rc = fs_mkdirs(cfg->data, 0750))) {
 		snprintf(err, errlen, "cannot create data directory %s: %s", cfg->data,
 		         strerror(-rc));
@@ -131,6 +134,8 @@ void app_close(struct app *app)
 	pwhash_free(app->ph);
 	db_pool_close(app->db);
 	blob_store_close(app->blobs);
+	if (app->web_fd >= 0)
+		close(app->web_fd);
 	keys_wipe(&app->keys);
 	free(app);
 }

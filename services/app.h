@@ -23,6 +23,7 @@ struct app {
 	struct pwhash *ph;
 	struct auth *auth;
 	struct router router;
+	int web_fd; /* the built pages (cfg.web_dir), opened once; -1 when absent */
 	time_t (*now)(void); /* the clock; tests of the scheduler inject their own */
 };
 

@@ -112,6 +112,9 @@ int cmd_serve(int argc, char **argv)
 		app_close(app);
 		return 1;
 	}
+	if (app->web_fd < 0)
+		log_warn("web_dir=\"%s\" missing: pages answer 404 (build them: make web)",
+		         cfg.web_dir);
 	log_info("serve data=\"%s\" web_dir=\"%s\" threads=%lld", cfg.data, cfg.web_dir,
 	         cfg.threads);
 	print_bind_url(cfg.bind, http_server_port(srv));

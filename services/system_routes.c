@@ -11,7 +11,7 @@ static int h_health(void *ctx, struct http_req *req, struct http_resp *resp)
 
 	(void)req;
 	/* Healthy means the database answers on this thread, not only that the process runs. */
-	if ((rc = app_db(app, &db)) || (rc = db_exec(db, "SELECT 1")))
+	if ((rc = app_db(app, &db)) || (rc = db_ping(db)))
 		return rc;
 	return resp_json(resp, 200, json_pack("{s:s}", "status", "ok"));
 }
@@ -20,7 +20,7 @@ static int h_pages(void *ctx, struct http_req *req, struct http_resp *resp)
 {
 	struct app *app = ctx;
 
-	return http_static_serve(app->cfg.web_dir, req, resp);
+	return http_static_serve(app->web_fd, req, resp);
 }
 
 const struct route system_routes[] = {

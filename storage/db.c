@@ -376,3 +376,16 @@ int db_integrity_check(struct db *db, char *msg, size_t msglen)
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int db_ping(struct db *db)
+{
+	static const char sql[] = "SELECT 1";
+	sqlite3_stmt *st;
+	int rc = db_prepare(db, sql, &st);
+
+	if (rc)
+		return rc;
+	rc = db_step(st);
+	db_done(st);
+	return rc == 1 ? 0 : rc < 0 ? rc : -EIO;
+}

@@ -84,6 +84,9 @@ const char *db_pool_path(struct db_pool *pool);
  */
 int db_backup_to(struct db *db, const char *dest_path);
 
+/* A trivial query on this connection (health checks): 0 when the database answers. */
+int db_ping(struct db *db);
+
 /* PRAGMA integrity_check: 0 when "ok"; -EBADMSG otherwise with the first problem in msg. */
 int db_integrity_check(struct db *db, char *msg, size_t msglen);
 #endif

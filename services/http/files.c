@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,8 +147,8 @@ static int parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *le
 	return 1;
 }
 
-int http_send_file(struct http_req *req, struct http_resp *resp, int fd, const char *content_type,
-                   const char *cache_control)
+int http_send_file(struct http_req *req, struct http_resp *resp, int fd, const struct stat *known,
+                   const char *content_type, const char *cache_control)
 {
 	struct stat sb;
 	const char *inm, *range, *if_range;
@@ -156,7 +158,11 @@ int http_send_file(struct http_req *req, struct http_resp *resp, int fd, const c
 	uint64_t off = 0, len;
 	int r;
 
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+	if (known)
+		sb = *known;
+	else if (fstat(fd, &sb) < 0)
+		sb.st_mode = 0;
+	if (!S_ISREG(sb.st_mode)) {
 		close(fd);
 		return -ENOENT;
 	}
@@ -231,39 +237,53 @@ static bool safe_rel_path(const char *p)
 	}
 }
 
-int http_static_serve(const char *root, struct http_req *req, struct http_resp *resp)
+/* Open rel below the directory dirfd, never outside it (no "..", no link leading out). */
+static int open_beneath(int dirfd, const char *rel)
 {
-	char path[PATH_MAX], real[PATH_MAX], realroot[PATH_MAX];
-	const char *rel = req->path;
+	struct open_how how = {
+	    .flags = O_RDONLY | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+
+	if (fd < 0 && errno == ENOSYS) /* kernels before 5.6: no links at all */
+		fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -ENOENT : (int)fd;
+}
+
+int http_static_serve(int root_fd, struct http_req *req, struct http_resp *resp)
+{
+	const char *rel = req->path, *name;
 	struct stat sb;
-	size_t rootlen;
 	int fd;
 
 	while (*rel == '/')
 		rel++;
-	if (strlen(rel) > 1024 || !safe_rel_path(rel))
+	if (root_fd < 0 || strlen(rel) > 1024 || !safe_rel_path(rel))
 		return -ENOENT;
-	if (!realpath(root, realroot))
-		return -ENOENT;
-	if (snprintf(path, sizeof(path), "%s/%s", realroot, rel) >= (int)sizeof(path))
-		return -ENOENT;
-	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		size_t n = strlen(path);
-		if (snprintf(path + n, sizeof(path) - n, "%sindex.html",
-		             n && path[n - 1] == '/' ? "" : "/") >= (int)(sizeof(path) - n))
-			return -ENOENT;
-	}
-	/* Resolve symbolic links and make sure the file is still under the root. */
-	if (!realpath(path, real))
-		return -ENOENT;
-	rootlen = strlen(realroot);
-	if (strncmp(real, realroot, rootlen) != 0 || real[rootlen] != '/')
-		return -ENOENT;
-	fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open_beneath(root_fd, *rel ? rel : ".");
 	if (fd < 0)
+		return fd;
+	name = rel;
+	if (fstat(fd, &sb) < 0) {
+		close(fd);
 		return -ENOENT;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		int dir = fd;
+
+		fd = open_beneath(dir, "index.html");
+		close(dir);
+		if (fd < 0)
+			return fd; /* no listing */
+		if (fstat(fd, &sb) < 0) {
+			close(fd);
+			return -ENOENT;
+		}
+		name = "index.html";
+	}
 	/* Vite puts content-hashed names under assets/: they never change. */
 	return http_send_file(
-	    req, resp, fd, http_mime_type(real),
+	    req, resp, fd, &sb, http_mime_type(name),
 	    strncmp(rel, "assets/", 7) == 0 ? "public, max-age=31536000, immutable" : "no-cache");
 }

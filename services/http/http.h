@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "arena.h"
@@ -157,15 +158,17 @@ void http_errno_status(int err, int *status, const char **code, const char **mes
 
 /*
  * Serve an open file (fd taken) with ETag/Last-Modified, If-None-Match → 304, and a single
- * byte range → 206 or 416. cache_control may be NULL ("no-cache").
+ * byte range → 206 or 416. known is the file's stat when the caller has it (else NULL);
+ * cache_control may be NULL ("no-cache").
  */
-int http_send_file(struct http_req *req, struct http_resp *resp, int fd, const char *content_type,
-		   const char *cache_control);
+int http_send_file(struct http_req *req, struct http_resp *resp, int fd, const struct stat *known,
+		   const char *content_type, const char *cache_control);
 
 /* MIME type for a file name by extension (never NULL). */
 const char *http_mime_type(const char *name);
 
-/* Serve files under root for GET/HEAD (pages, assets): no listing, no escape from root. */
-int http_static_serve(const char *root, struct http_req *req, struct http_resp *resp);
+/* Serve files below the directory root_fd for GET/HEAD (pages, assets): a folder serves its
+ * index.html, no listing, nothing outside the folder (links included). root_fd < 0 → 404. */
+int http_static_serve(int root_fd, struct http_req *req, struct http_resp *resp);
 
 #endif
