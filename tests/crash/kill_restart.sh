@@ -19,10 +19,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A sign-in killed between its counting and its success leaves one failure on the address: the
+# address back-off is not what this test is about, so it is set out of reach.
 start_server() {
 	rm -f "$work/out" # never read the previous server's port
 	port=
-	"$bin" serve --data "$data" --port 0 --access-log 0 >"$work/out" 2>>"$work/server.log" &
+	"$bin" serve --data "$data" --port 0 --access-log 0 --login-addr-free-failures 10000 >"$work/out" 2>>"$work/server.log" &
 	server_pid=$!
 	for _ in $(seq 100); do
 		port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$work/out" 2>/dev/null || true)
