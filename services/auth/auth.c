@@ -41,11 +41,6 @@ void auth_free(struct auth *a)
 	free(a);
 }
 
-struct pwhash *auth_pwhash(struct auth *a)
-{
-	return a->ph;
-}
-
 static void keyed_hash(unsigned char out[HASH_BYTES], const void *in, size_t n,
                        const unsigned char key[KEY_BYTES])
 {

@@ -18,18 +18,15 @@ struct auth;
 struct auth_settings {
 	long long reader_session_s, reader_idle_s;
 	long long staff_session_s, staff_idle_s;
-	int max_failures;        /* consecutive failures of one account/login before the lock */
-	long long lock_s;        /* lock length */
-	int addr_free_failures;  /* failures from one address before back-off starts */
+	int max_failures;       /* consecutive failures of one account/login before the lock */
+	long long lock_s;       /* lock length */
+	int addr_free_failures; /* failures from one address before back-off starts */
 };
 
 /* keys and ph are borrowed and must outlive the auth core. */
 int auth_new(struct auth **out, const struct keys *keys, struct pwhash *ph,
-	     const struct auth_settings *settings);
+             const struct auth_settings *settings);
 void auth_free(struct auth *a);
-
-/* The password hasher (borrowed). */
-struct pwhash *auth_pwhash(struct auth *a);
 
 #define AUTH_TOKEN_SIZE 64
 #define AUTH_PASSWORD_LEN 16
@@ -59,12 +56,12 @@ struct account_view {
  * hashed. Errors: -EEXIST (login/card taken), -EINVAL (bad field), -ENOENT (unknown branch).
  */
 int auth_create_staff(struct auth *a, struct db *db, const char *login, const char *name,
-		      const char *role, const char *branch_code, char *password_out, long long *id);
+                      const char *role, const char *branch_code, char *password_out, long long *id);
 int auth_create_reader(struct auth *a, struct db *db, const char *card, const char *name,
-		       const char *phone, const char *branch_code, char *password_out,
-		       long long *id);
+                       const char *phone, const char *branch_code, char *password_out,
+                       long long *id);
 int auth_create_device(struct auth *a, struct db *db, const char *kind, const char *branch_code,
-		       const char *name, char *secret_out, long long *id);
+                       const char *name, char *secret_out, long long *id);
 
 /* Set a new generated password for the account found by login, card or phone, and end all its
  * sessions. -ENOENT if none. */
@@ -90,16 +87,15 @@ struct auth_session {
  * *result says how it went; the return value is 0 or a negative errno for a failure of ours.
  */
 int auth_login(struct auth *a, struct db *db, const char *login, const char *password,
-	       const char *addr, time_t now, enum auth_login_result *result, long long *retry_after,
-	       struct auth_session *session);
+               const char *addr, time_t now, enum auth_login_result *result, long long *retry_after,
+               struct auth_session *session);
 
 /* Fill who from a session cookie value (kind NONE when unknown or expired). */
 int auth_session_principal(struct auth *a, struct db *db, const char *token, time_t now,
-			   struct principal *who);
+                           struct principal *who);
 
 /* Fill who from a device bearer secret (kind NONE when unknown or revoked). */
-int auth_device_principal(struct auth *a, struct db *db, const char *secret,
-			  struct principal *who);
+int auth_device_principal(struct auth *a, struct db *db, const char *secret, struct principal *who);
 
 /* End one session. */
 int auth_logout(struct auth *a, struct db *db, const struct principal *who);
@@ -110,15 +106,15 @@ int auth_logout(struct auth *a, struct db *db, const struct principal *who);
  * new one breaks the rules, -EAGAIN when the account is locked.
  */
 int auth_change_password(struct auth *a, struct db *db, const struct principal *who,
-			 const char *current, const char *new_password, time_t now,
-			 const char **why);
+                         const char *current, const char *new_password, time_t now,
+                         const char **why);
 
 /* The account as a person sees it. -ENOENT if absent. */
 int auth_account_view(struct auth *a, struct db *db, long long account_id,
-		      struct account_view *out);
+                      struct account_view *out);
 
 /* Up to limit accounts with id > after, in id order; *n receives the count. */
 int auth_account_list(struct auth *a, struct db *db, long long after, int limit,
-		      struct account_view *out, int *n);
+                      struct account_view *out, int *n);
 
 #endif

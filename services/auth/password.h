@@ -16,7 +16,7 @@ struct pwhash;
 #define PWHASH_STR_SIZE crypto_pwhash_STRBYTES
 
 int pwhash_new(struct pwhash **out, const unsigned char pepper[KEY_BYTES], unsigned long long ops,
-	       size_t mem_bytes, int concurrency);
+               size_t mem_bytes, int concurrency);
 void pwhash_free(struct pwhash *ph); /* accepts NULL */
 
 /* Hash password into out. Errors: -ENOMEM (argon2 could not get its memory). */

@@ -62,7 +62,7 @@ struct principal {
 struct route;
 
 struct http_req {
-	struct arena *arena;  /* request memory, freed when the request completes */
+	struct arena *arena; /* request memory, freed when the request completes */
 	enum http_method method;
 	const char *method_name;
 	const char *path;        /* percent-decoded path, no query */
@@ -97,11 +97,10 @@ struct http_resp {
 typedef int (*route_fn)(void *ctx, struct http_req *req, struct http_resp *resp);
 
 enum route_flag {
-	ROUTE_FALLBACK = 1 << 0,    /* pattern "/ *": catch-all for pages: never matches /api/ */
-	ROUTE_SECRET_PATH = 1 << 1, /* path holds a credential: log the pattern, not the path */
-	ROUTE_CACHEABLE = 1 << 2,   /* do not force Cache-Control: no-store on this JSON route */
-	ROUTE_BLOCKING = 1 << 3,    /* the handler may block (password hashing): it runs on a
-				       worker thread while the connection is suspended */
+	ROUTE_FALLBACK = 1 << 0,      /* pattern "/ *": catch-all for pages: never matches /api/ */
+	ROUTE_SECRET_PATH = 1 << 1,   /* path holds a credential: log the pattern, not the path */
+	ROUTE_BLOCKING = 1 << 3,      /* the handler may block (password hashing): it runs on a
+	                                 worker thread while the connection is suspended */
 	ROUTE_AUTH_OPTIONAL = 1 << 4, /* a public route that still wants to know who calls */
 };
 
@@ -109,9 +108,9 @@ struct route {
 	unsigned methods;    /* mask of enum http_method; GET routes also answer HEAD */
 	const char *pattern; /* "/api/v1/loans/:id"; a final "*" matches the rest */
 	route_fn fn;
-	unsigned auth;    /* mask of enum auth_grant; 0 = public */
-	size_t max_body;  /* bytes; 0 = the configured default for JSON bodies */
-	unsigned flags;   /* enum route_flag */
+	unsigned auth;   /* mask of enum auth_grant; 0 = public */
+	size_t max_body; /* bytes; 0 = the configured default for JSON bodies */
+	unsigned flags;  /* enum route_flag */
 };
 
 /* --- request accessors (implemented by the server) --- */
@@ -131,7 +130,7 @@ const char *http_req_param(struct http_req *req, const char *name);
  */
 int http_param_id(struct http_req *req, struct http_resp *resp, const char *name, long long *out);
 int http_query_int(struct http_req *req, struct http_resp *resp, const char *name, long long min,
-		   long long max, long long *out);
+                   long long max, long long *out);
 
 /*
  * Parse the body as a JSON object (depth ≤ 32, no duplicate keys). *out is borrowed for the
@@ -162,7 +161,7 @@ void http_errno_status(int err, int *status, const char **code, const char **mes
  * cache_control may be NULL ("no-cache").
  */
 int http_send_file(struct http_req *req, struct http_resp *resp, int fd, const struct stat *known,
-		   const char *content_type, const char *cache_control);
+                   const char *content_type, const char *cache_control);
 
 /* MIME type for a file name by extension (never NULL). */
 const char *http_mime_type(const char *name);

@@ -63,6 +63,23 @@ bool route_pattern_match(const char *pat, const char *path, struct http_req *req
 	return true;
 }
 
+bool router_path_is_secret(const struct router *r, const char *path)
+{
+	for (int t = 0; t < r->ntables; t++) {
+		for (size_t i = 0; i < r->sizes[t]; i++) {
+			const struct route *rt = &r->tables[t][i];
+			size_t n;
+
+			if (!(rt->flags & ROUTE_SECRET_PATH))
+				continue;
+			n = strcspn(rt->pattern, ":*");
+			if (strncmp(path, rt->pattern, n) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
 static unsigned effective_methods(const struct route *rt)
 {
 	return rt->methods & HTTP_GET ? rt->methods | HTTP_HEAD : rt->methods;

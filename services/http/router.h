@@ -29,14 +29,18 @@ int router_add(struct router *r, const struct route *table, size_t n);
  * method (405; *allowed gets their methods).
  */
 int router_match(const struct router *r, struct http_req *req, const struct route **out,
-		 unsigned *allowed);
+                 unsigned *allowed);
 
 /*
  * Authenticate, authorise (route auth flags → 401/403), check Origin on state changes, then run
  * the handler of req->route (set by router_match). Always leaves a response in resp.
  */
 void router_dispatch(const struct router *r, void *ctx, struct http_req *req,
-		     struct http_resp *resp);
+                     struct http_resp *resp);
+
+/* True when path lies under the literal prefix of a ROUTE_SECRET_PATH route (such as
+ * "/content/"), matched or not: its text may hold a credential and must not be logged. */
+bool router_path_is_secret(const struct router *r, const char *path);
 
 /* True when the route pattern matches path; fills params into req when req != NULL. */
 bool route_pattern_match(const char *pattern, const char *path, struct http_req *req);

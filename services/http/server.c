@@ -454,8 +454,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		struct timespec end;
 		double ms;
 		const struct route *rt = c->req.route;
-		const char *path =
-		    rt && (rt->flags & ROUTE_SECRET_PATH) ? rt->pattern : c->req.path;
+		const char *path = c->req.path;
+
+		if (rt && (rt->flags & ROUTE_SECRET_PATH))
+			path = rt->pattern;
+		else if (!rt && path && router_path_is_secret(s->router, path))
+			path = "(credential-bearing path not logged)";
 		char safe[1024];
 
 		clock_gettime(CLOCK_MONOTONIC, &end);

@@ -13,13 +13,13 @@ struct http_server_config {
 	const char *bind; /* IPv4 or IPv6 literal */
 	int port;         /* 0 = any free port */
 	int threads;
-	int conn_timeout;          /* seconds */
-	int conn_limit;            /* total connections */
-	int per_ip_conn_limit;     /* 0 = no limit */
-	size_t conn_memory;        /* bytes per connection */
-	size_t default_max_body;   /* for routes with max_body 0 */
+	int conn_timeout;        /* seconds */
+	int conn_limit;          /* total connections */
+	int per_ip_conn_limit;   /* 0 = no limit */
+	size_t conn_memory;      /* bytes per connection */
+	size_t default_max_body; /* for routes with max_body 0 */
 	bool access_log;
-	bool trust_proxy; /* X-Forwarded-For/-Proto from a loopback peer are believed */
+	bool trust_proxy;       /* X-Forwarded-For/-Proto from a loopback peer are believed */
 	int blocking_threads;   /* workers for ROUTE_BLOCKING handlers */
 	int blocking_queue_max; /* waiting blocking requests before 503 */
 };
@@ -29,7 +29,7 @@ struct http_server_config {
  * every handler. Errors: -EADDRINUSE, -EINVAL (bad address), -EIO.
  */
 int http_server_start(struct http_server **out, const struct http_server_config *cfg,
-		      const struct router *router, void *ctx);
+                      const struct router *router, void *ctx);
 
 /* The port actually bound (useful with port 0). */
 int http_server_port(struct http_server *s);

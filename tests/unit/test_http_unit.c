@@ -96,6 +96,11 @@ static void test_router(void)
 	CHECK(rt == &table_a[4], "content route");
 	CHECK_STR(http_req_param(&req, "token"), "tok123");
 	arena_free(req.arena);
+
+	/* Paths under a credential-bearing route are secret even when nothing matched them. */
+	CHECK(router_path_is_secret(&r, "/content/tok123"), "unmatched content path is secret");
+	CHECK(router_path_is_secret(&r, "/content/tok/x"), "content path is secret");
+	CHECK(!router_path_is_secret(&r, "/api/v1/loans/1"), "ordinary path");
 }
 
 static void test_arena(void)
