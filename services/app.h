@@ -10,6 +10,7 @@
 #include "config.h"
 #include "db.h"
 #include "http/router.h"
+#include "jobs/runner.h"
 
 /*
  * Everything a handler or command needs, built once by app_open() and immutable afterwards
@@ -24,6 +25,7 @@ struct app {
 	struct auth *auth;
 	struct router router;
 	int web_fd; /* the built pages (cfg.web_dir), opened once; -1 when absent */
+	struct job_runner *jobs; /* set by `serve` before HTTP starts; NULL in other commands */
 	time_t (*now)(void); /* the clock; tests of the scheduler inject their own */
 };
 
@@ -40,6 +42,8 @@ int app_db(struct app *app, struct db **db);
 /* Route tables of the services, added to app->router by app_open(). */
 extern const struct route auth_routes[];
 extern const size_t auth_routes_count;
+extern const struct route ingest_routes[];
+extern const size_t ingest_routes_count;
 extern const struct route system_routes[];
 extern const size_t system_routes_count;
 

@@ -105,10 +105,30 @@ int cmd_serve(int argc, char **argv)
 	    .blocking_threads = (int)cfg.blocking_threads,
 	    .blocking_queue_max = (int)cfg.blocking_queue_max,
 	};
+	{
+		/* Job kinds arrive with the ingest issues; the lanes, recovery and the staff view
+		 * of the queue are here already. */
+		const struct job_lane lanes[] = {{"default", (int)cfg.job_threads},
+		                                 {"transcode", (int)cfg.transcode_threads}};
+		const struct job_runner_config jc = {.lanes = lanes,
+		                                     .nlanes = 2,
+		                                     .pool = app->db,
+		                                     .app = app,
+		                                     .now = app->now,
+		                                     .poll_ms = 1000};
+
+		rc = job_runner_start(&app->jobs, &jc);
+		if (rc) {
+			fprintf(stderr, "shuxiang: cannot start job workers: %s\n", strerror(-rc));
+			app_close(app);
+			return 1;
+		}
+	}
 	rc = http_server_start(&srv, &hc, &app->router, app);
 	if (rc) {
 		fprintf(stderr, "shuxiang: cannot listen on %s:%lld: %s\n", cfg.bind, cfg.port,
 		        strerror(-rc));
+		job_runner_stop(app->jobs);
 		app_close(app);
 		return 1;
 	}
@@ -122,6 +142,7 @@ int cmd_serve(int argc, char **argv)
 	sigwait(&set, &sig);
 	log_info("stopping signal=%d", sig);
 	http_server_stop(srv);
+	job_runner_stop(app->jobs);
 	app_close(app);
 	return 0;
 }

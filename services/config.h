@@ -19,6 +19,8 @@ struct config {
 	long long threads;
 	long long blocking_threads;
 	long long blocking_queue_max;
+	long long job_threads;
+	long long transcode_threads;
 	long long conn_timeout;
 	long long conn_limit;
 	long long per_ip_conn_limit;

@@ -255,3 +255,85 @@ fail:
 	db_rollback(db);
 	return rc;
 }
+
+#define VIEW_COLUMNS                                                                               \
+	"SELECT id, kind, lane, state, progress, attempts, max_attempts, COALESCE(error, ''),"     \
+	" result, COALESCE(parent_id, 0), COALESCE(created_by, 0), created_at,"                    \
+	" COALESCE(started_at, 0), COALESCE(finished_at, 0), updated_at FROM job"
+
+static int read_view(sqlite3_stmt *st, struct job_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->id = sqlite3_column_int64(st, 0);
+	snprintf(v->kind, sizeof(v->kind), "%s", db_col_text(st, 1));
+	snprintf(v->lane, sizeof(v->lane), "%s", db_col_text(st, 2));
+	snprintf(v->state, sizeof(v->state), "%s", db_col_text(st, 3));
+	v->progress = sqlite3_column_int(st, 4);
+	v->attempts = sqlite3_column_int(st, 5);
+	v->max_attempts = sqlite3_column_int(st, 6);
+	snprintf(v->error, sizeof(v->error), "%s", db_col_text(st, 7));
+	if (sqlite3_column_type(st, 8) != SQLITE_NULL && !(v->result = strdup(db_col_text(st, 8))))
+		return -ENOMEM;
+	v->parent_id = sqlite3_column_int64(st, 9);
+	v->created_by = sqlite3_column_int64(st, 10);
+	v->created_at = sqlite3_column_int64(st, 11);
+	v->started_at = sqlite3_column_int64(st, 12);
+	v->finished_at = sqlite3_column_int64(st, 13);
+	v->updated_at = sqlite3_column_int64(st, 14);
+	return 0;
+}
+
+void jobq_view_release(struct job_view *v)
+{
+	free(v->result);
+	v->result = NULL;
+}
+
+int jobq_get(struct db *db, long long id, struct job_view *out)
+{
+	static const char sql[] = VIEW_COLUMNS " WHERE id = ?";
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = db_prepare(db, sql, &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = db_step(st);
+	if (rc == 1)
+		rc = read_view(st, out);
+	else if (rc == 0)
+		rc = -ENOENT;
+	db_done(st);
+	return rc;
+}
+
+int jobq_list(struct db *db, long long before, const char *state, int limit, struct job_view *out,
+              int *n)
+{
+	static const char sql[] =
+	    VIEW_COLUMNS " WHERE (?1 = 0 OR id < ?1) AND (?2 IS NULL OR state = ?2)"
+	                 " ORDER BY id DESC LIMIT ?3";
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if ((rc = db_prepare(db, sql, &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, before);
+	db_bind_text(st, 2, state);
+	sqlite3_bind_int(st, 3, limit);
+	while (*n < limit && (rc = db_step(st)) == 1) {
+		if ((rc = read_view(st, &out[*n])))
+			break;
+		(*n)++;
+	}
+	db_done(st);
+	if (rc < 0) {
+		for (int i = 0; i < *n; i++)
+			jobq_view_release(&out[i]);
+		*n = 0;
+		return rc;
+	}
+	return 0;
+}

@@ -78,4 +78,27 @@ int jobq_retry(struct db *db, long long id, time_t now);
  */
 int jobq_recover(struct db *db, time_t now, int *requeued);
 
+/* A job as staff see it. Text fields are "" when absent. */
+struct job_view {
+	long long id;
+	char kind[32];
+	char lane[32];
+	char state[16];
+	int progress, attempts, max_attempts;
+	char error[512];
+	char *result; /* JSON text or NULL, malloc'd: jobq_view_release() */
+	long long parent_id, created_by;
+	long long created_at, started_at, finished_at, updated_at;
+};
+
+/* One job. -ENOENT if absent. */
+int jobq_get(struct db *db, long long id, struct job_view *out);
+
+/* Up to limit jobs with id < before (0 = from the newest), newest first, optionally only those
+ * in state (NULL = all). *n receives the count. */
+int jobq_list(struct db *db, long long before, const char *state, int limit, struct job_view *out,
+              int *n);
+
+void jobq_view_release(struct job_view *v);
+
 #endif

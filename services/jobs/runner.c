@@ -192,6 +192,8 @@ int job_runner_start(struct job_runner **out, const struct job_runner_config *cf
 		log_info("jobs resumed=%d", requeued);
 	for (int i = 0; i < cfg->nlanes; i++)
 		total += cfg->lanes[i].threads;
+	if (total <= 0)
+		return -EINVAL; /* a queue nobody works on would look stuck */
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;

@@ -1,0 +1,137 @@
+/* Staff view of the job queue: list, one job, retry, cancel. Uploads and ingest join here. */
+#include <errno.h>
+#include <string.h>
+
+#include "app.h"
+#include "jobqueue.h"
+#include "jobs/runner.h"
+
+static json_t *opt_time(long long t)
+{
+	return t ? json_integer(t) : json_null();
+}
+
+static json_t *job_json(const struct job_view *v)
+{
+	json_t *result = v->result ? json_loads(v->result, 0, NULL) : NULL;
+
+	return json_pack("{s:I,s:s,s:s,s:s,s:i,s:i,s:i,s:o,s:o,s:o,s:I,s:o,s:o,s:I}", "id",
+	                 (json_int_t)v->id, "kind", v->kind, "lane", v->lane, "state", v->state,
+	                 "progress", v->progress, "attempts", v->attempts, "max_attempts",
+	                 v->max_attempts, "error", *v->error ? json_string(v->error) : json_null(),
+	                 "result", result ? result : json_null(), "parent_id",
+	                 v->parent_id ? json_integer(v->parent_id) : json_null(), "created_at",
+	                 (json_int_t)v->created_at, "started_at", opt_time(v->started_at),
+	                 "finished_at", opt_time(v->finished_at), "updated_at",
+	                 (json_int_t)v->updated_at);
+}
+
+#define LIST_MAX 100
+
+static const char *const states[] = {"queued", "running", "done", "failed", "cancelled"};
+
+static int h_jobs(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = ctx;
+	const char *state = http_req_query(req, "state");
+	long long before = 0, limit = 50;
+	struct job_view *v;
+	json_t *items;
+	struct db *db;
+	int rc, n;
+
+	if ((rc = http_query_int(req, resp, "cursor", 0, (long long)1 << 62, &before)) ||
+	    (rc = http_query_int(req, resp, "limit", 1, LIST_MAX, &limit)))
+		return rc;
+	if (state) {
+		bool known = false;
+		for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+			known |= strcmp(state, states[i]) == 0;
+		if (!known)
+			return resp_error(resp, 400, "bad_parameter",
+			                  "state 应为 queued、running、done、failed 或 cancelled");
+	}
+	v = arena_alloc(req->arena, sizeof(*v) * (size_t)limit);
+	if (!v)
+		return -ENOMEM;
+	if ((rc = app_db(app, &db)) || (rc = jobq_list(db, before, state, (int)limit, v, &n)))
+		return rc;
+	items = json_array();
+	for (int i = 0; i < n; i++) {
+		json_array_append_new(items, job_json(&v[i]));
+		jobq_view_release(&v[i]);
+	}
+	return resp_json(resp, 200,
+	                 json_pack("{s:o,s:o}", "items", items, "next_cursor",
+	                           n == limit ? json_sprintf("%lld", v[n - 1].id) : json_null()));
+}
+
+static int one_job(struct app *app, long long id, struct http_resp *resp)
+{
+	struct job_view v;
+	struct db *db;
+	json_t *j;
+	int rc;
+
+	if ((rc = app_db(app, &db)) || (rc = jobq_get(db, id, &v)))
+		return rc;
+	j = job_json(&v);
+	jobq_view_release(&v);
+	return resp_json(resp, 200, json_pack("{s:o}", "job", j));
+}
+
+static int h_job(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	long long id;
+	int rc;
+
+	if ((rc = http_param_id(req, resp, "id", &id)))
+		return rc;
+	return one_job(ctx, id, resp);
+}
+
+static int h_retry(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = ctx;
+	struct db *db;
+	long long id;
+	int rc;
+
+	if ((rc = http_param_id(req, resp, "id", &id)) || (rc = app_db(app, &db)))
+		return rc;
+	rc = jobq_retry(db, id, app->now());
+	if (rc == -ENOENT && jobq_get(db, id, &(struct job_view){0}) == 0)
+		return resp_error(resp, 409, "not_retryable",
+		                  "只有失败或已取消的任务可以重试 (only failed or cancelled jobs)");
+	if (rc)
+		return rc;
+	if (app->jobs)
+		job_runner_wake(app->jobs);
+	return one_job(app, id, resp);
+}
+
+static int h_cancel(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = ctx;
+	struct db *db;
+	long long id;
+	int rc;
+
+	if ((rc = http_param_id(req, resp, "id", &id)) || (rc = app_db(app, &db)))
+		return rc;
+	rc = jobq_cancel(db, id, app->now());
+	if (rc == -ENOENT && jobq_get(db, id, &(struct job_view){0}) == 0)
+		return resp_error(resp, 409, "not_cancellable",
+		                  "任务已结束，无法取消 (the job has already ended)");
+	if (rc)
+		return rc;
+	return one_job(app, id, resp);
+}
+
+const struct route ingest_routes[] = {
+    {HTTP_GET, "/api/v1/staff/jobs", h_jobs, GRANT_CONTENT, 0, 0},
+    {HTTP_GET, "/api/v1/staff/jobs/:id", h_job, GRANT_CONTENT, 0, 0},
+    {HTTP_POST, "/api/v1/staff/jobs/:id/retry", h_retry, GRANT_CONTENT, 1024, 0},
+    {HTTP_POST, "/api/v1/staff/jobs/:id/cancel", h_cancel, GRANT_CONTENT, 1024, 0},
+};
+const size_t ingest_routes_count = sizeof(ingest_routes) / sizeof(ingest_routes[0]);
