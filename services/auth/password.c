@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@ struct pwhash {
 	unsigned long long ops;
 	size_t mem;
 	sem_t slots;
+	atomic_int active, peak;     /* hashes running now, and the most ever at once */
 	char dummy[PWHASH_STR_SIZE]; /* verified against when the account does not exist */
 };
 
@@ -28,8 +30,25 @@ static void pepper_input(const struct pwhash *ph, const char *pw, char out[64])
 
 static void slot_wait(struct pwhash *ph)
 {
+	int now, peak;
+
 	while (sem_wait(&ph->slots) != 0 && errno == EINTR)
 		;
+	now = atomic_fetch_add(&ph->active, 1) + 1;
+	peak = atomic_load(&ph->peak);
+	while (now > peak && !atomic_compare_exchange_weak(&ph->peak, &peak, now))
+		;
+}
+
+static void slot_post(struct pwhash *ph)
+{
+	atomic_fetch_sub(&ph->active, 1);
+	sem_post(&ph->slots);
+}
+
+int pwhash_peak(struct pwhash *ph)
+{
+	return atomic_load(&ph->peak);
 }
 
 int pwhash_hash(struct pwhash *ph, const char *password, char out[PWHASH_STR_SIZE])
@@ -40,7 +59,7 @@ int pwhash_hash(struct pwhash *ph, const char *password, char out[PWHASH_STR_SIZ
 	pepper_input(ph, password, in);
 	slot_wait(ph);
 	rc = crypto_pwhash_str(out, in, strlen(in), ph->ops, ph->mem);
-	sem_post(&ph->slots);
+	slot_post(ph);
 	sodium_memzero(in, sizeof(in));
 	return rc == 0 ? 0 : -ENOMEM;
 }
@@ -53,7 +72,7 @@ int pwhash_verify(struct pwhash *ph, const char *stored, const char *password)
 	pepper_input(ph, password, in);
 	slot_wait(ph);
 	rc = crypto_pwhash_str_verify(stored ? stored : ph->dummy, in, strlen(in));
-	sem_post(&ph->slots);
+	slot_post(ph);
 	sodium_memzero(in, sizeof(in));
 	return stored && rc == 0 ? 0 : -EACCES;
 }

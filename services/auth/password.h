@@ -19,6 +19,9 @@ int pwhash_new(struct pwhash **out, const unsigned char pepper[KEY_BYTES], unsig
                size_t mem_bytes, int concurrency);
 void pwhash_free(struct pwhash *ph); /* accepts NULL */
 
+/* The most hashes that have run at once so far (never above the concurrency given). */
+int pwhash_peak(struct pwhash *ph);
+
 /* Hash password into out. Errors: -ENOMEM (argon2 could not get its memory). */
 int pwhash_hash(struct pwhash *ph, const char *password, char out[PWHASH_STR_SIZE]);
 

@@ -166,7 +166,7 @@ int server_start(struct server *s, const char *data, const char *const *extra)
 	while (f && fgets(line, sizeof(line), f)) {
 		const char *p = strstr(line, "listening on http://127.0.0.1:");
 		if (p) {
-			s->port = atoi(p + strlen("listening on http://127.0.0.1:"));
+			s->port = (int)strtol(p + strlen("listening on http://127.0.0.1:"), NULL, 10);
 			break;
 		}
 	}

@@ -87,7 +87,7 @@ static int logged_threads(const char *data, const char *const *extra)
 	while (f && fgets(line, sizeof(line), f)) {
 		const char *p = strstr(line, " threads=");
 		if (strstr(line, "serve data=") && p)
-			threads = atoi(p + 9);
+			threads = (int)strtol(p + 9, NULL, 10);
 	}
 	if (f)
 		fclose(f);

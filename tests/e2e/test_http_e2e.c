@@ -146,7 +146,7 @@ static void test_body_caps(struct server *s)
 		memcpy(req, head, n);
 		off = n;
 		for (int i = 0; i < 2; i++) {
-			off += (size_t)sprintf(req + off, "%zx\r\n", chunk);
+			off += (size_t)snprintf(req + off, 16, "%zx\r\n", chunk);
 			memset(req + off, 'a', chunk);
 			off += chunk;
 			memcpy(req + off, "\r\n", 2);
