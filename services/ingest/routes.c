@@ -90,6 +90,15 @@ static int h_job(void *ctx, struct http_req *req, struct http_resp *resp)
 	return one_job(ctx, id, resp);
 }
 
+static bool job_exists(struct db *db, long long id)
+{
+	struct job_view v;
+	bool found = jobq_get(db, id, &v) == 0;
+
+	jobq_view_release(&v);
+	return found;
+}
+
 static int h_retry(void *ctx, struct http_req *req, struct http_resp *resp)
 {
 	struct app *app = ctx;
@@ -100,7 +109,7 @@ static int h_retry(void *ctx, struct http_req *req, struct http_resp *resp)
 	if ((rc = http_param_id(req, resp, "id", &id)) || (rc = app_db(app, &db)))
 		return rc;
 	rc = jobq_retry(db, id, app->now());
-	if (rc == -ENOENT && jobq_get(db, id, &(struct job_view){0}) == 0)
+	if (rc == -ENOENT && job_exists(db, id))
 		return resp_error(resp, 409, "not_retryable",
 		                  "只有失败或已取消的任务可以重试 (only failed or cancelled jobs)");
 	if (rc)
@@ -120,7 +129,7 @@ static int h_cancel(void *ctx, struct http_req *req, struct http_resp *resp)
 	if ((rc = http_param_id(req, resp, "id", &id)) || (rc = app_db(app, &db)))
 		return rc;
 	rc = jobq_cancel(db, id, app->now());
-	if (rc == -ENOENT && jobq_get(db, id, &(struct job_view){0}) == 0)
+	if (rc == -ENOENT && job_exists(db, id))
 		return resp_error(resp, 409, "not_cancellable",
 		                  "任务已结束，无法取消 (the job has already ended)");
 	if (rc)
