@@ -169,6 +169,14 @@ int db_step(sqlite3_stmt *st)
 	return db_errno(rc);
 }
 
+int db_run(sqlite3_stmt *st)
+{
+	int rc = db_step(st);
+
+	db_done(st);
+	return rc < 0 ? rc : 0;
+}
+
 void db_done(sqlite3_stmt *st)
 {
 	if (!st)

@@ -39,6 +39,9 @@ int db_prepare(struct db *db, const char *sql, sqlite3_stmt **out);
 /* Step: 1 = a row is ready, 0 = done, < 0 = negative errno. */
 int db_step(sqlite3_stmt *st);
 
+/* Step a statement that returns no rows, then reset it: 0 or a negative errno. */
+int db_run(sqlite3_stmt *st);
+
 /* Reset and clear the bindings of a cached statement. Accepts NULL. */
 void db_done(sqlite3_stmt *st);
 

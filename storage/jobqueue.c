@@ -7,20 +7,24 @@
 
 #define RETRY_BACKOFF_S 30
 
-/* Run one statement that changes rows and say whether it changed one. */
-static int change_one(sqlite3_stmt *st)
-{
-	int rc = db_step(st);
-
-	db_done(st);
-	return rc < 0 ? rc : 0;
-}
-
 static int one_changed(struct db *db, int rc)
 {
 	if (rc)
 		return rc;
 	return db_changes(db) > 0 ? 0 : -ENOENT;
+}
+
+/* Run an UPDATE whose ?1 is the job id and ?2 the time; -ENOENT when it changed no row. */
+static int update_by_id(struct db *db, const char *sql, long long id, time_t now)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_prepare(db, sql, &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	return one_changed(db, db_run(st));
 }
 
 int jobq_enqueue(struct db *db, const struct job_new *j, time_t now, long long *id)
@@ -45,7 +49,7 @@ int jobq_enqueue(struct db *db, const struct job_new *j, time_t now, long long *
 	if (j->created_by)
 		sqlite3_bind_int64(st, 7, j->created_by);
 	sqlite3_bind_int64(st, 8, now);
-	rc = change_one(st);
+	rc = db_run(st);
 	if (!rc)
 		*id = db_last_id(db);
 	return rc;
@@ -115,7 +119,7 @@ int jobq_progress(struct db *db, long long id, int percent, time_t now)
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, percent);
 	sqlite3_bind_int64(st, 3, now);
-	return one_changed(db, change_one(st));
+	return one_changed(db, db_run(st));
 }
 
 int jobq_done(struct db *db, long long id, const char *result, time_t now)
@@ -131,7 +135,7 @@ int jobq_done(struct db *db, long long id, const char *result, time_t now)
 	sqlite3_bind_int64(st, 1, id);
 	db_bind_text(st, 2, result);
 	sqlite3_bind_int64(st, 3, now);
-	return one_changed(db, change_one(st));
+	return one_changed(db, db_run(st));
 }
 
 int jobq_fail(struct db *db, long long id, const char *error, bool retry, time_t now, bool *failed)
@@ -168,14 +172,7 @@ int jobq_cancel(struct db *db, long long id, time_t now)
 	    " state = CASE state WHEN 'queued' THEN 'cancelled' ELSE state END,"
 	    " finished_at = CASE state WHEN 'queued' THEN ?2 ELSE finished_at END"
 	    " WHERE id = ?1 AND state IN ('queued', 'running')";
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = db_prepare(db, sql, &st)))
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	return one_changed(db, change_one(st));
+	return update_by_id(db, sql, id, now);
 }
 
 bool jobq_cancel_requested(struct db *db, long long id)
@@ -197,14 +194,7 @@ int jobq_cancelled(struct db *db, long long id, time_t now)
 {
 	static const char sql[] = "UPDATE job SET state = 'cancelled', finished_at = ?2,"
 	                          " updated_at = ?2 WHERE id = ?1 AND state = 'running'";
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = db_prepare(db, sql, &st)))
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	return one_changed(db, change_one(st));
+	return update_by_id(db, sql, id, now);
 }
 
 int jobq_retry(struct db *db, long long id, time_t now)
@@ -213,14 +203,7 @@ int jobq_retry(struct db *db, long long id, time_t now)
 	    "UPDATE job SET state = 'queued', attempts = 0, progress = 0, error = NULL,"
 	    " cancel_requested = 0, run_after = 0, finished_at = NULL, updated_at = ?2"
 	    " WHERE id = ?1 AND state IN ('failed', 'cancelled')";
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = db_prepare(db, sql, &st)))
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	return one_changed(db, change_one(st));
+	return update_by_id(db, sql, id, now);
 }
 
 int jobq_recover(struct db *db, time_t now, int *requeued)
@@ -245,7 +228,7 @@ int jobq_recover(struct db *db, time_t now, int *requeued)
 		if ((rc = db_prepare(db, steps[i], &st)))
 			goto fail;
 		sqlite3_bind_int64(st, 1, now);
-		if ((rc = change_one(st)))
+		if ((rc = db_run(st)))
 			goto fail;
 		if (i == 2 && requeued)
 			*requeued = db_changes(db);

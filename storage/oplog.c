@@ -36,7 +36,5 @@ int oplog_write(struct db *db, const struct oplog_entry *e)
 	bind_id(st, 9, e->bib_id);
 	bind_id(st, 10, e->resource_id);
 	db_bind_text(st, 11, e->detail);
-	rc = db_step(st);
-	db_done(st);
-	return rc < 0 ? rc : 0;
+	return db_run(st);
 }

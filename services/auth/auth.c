@@ -131,15 +131,6 @@ static bool canonical_login(const char *in, char *out, size_t n)
 
 /* ---------- shared steps ---------- */
 
-/* Run a statement that returns no rows and reset it. */
-static int step_done(sqlite3_stmt *st)
-{
-	int rc = db_step(st);
-
-	db_done(st);
-	return rc < 0 ? rc : 0;
-}
-
 static int find_branch(struct db *db, const char *code, long long *id)
 {
 	*id = 0;
@@ -168,7 +159,7 @@ static int insert_account(struct db *db, const char *kind, const char *login, co
 	db_bind_text(st, 6, phone);
 	sqlite3_bind_int64(st, 7, now);
 	sqlite3_bind_int64(st, 8, now);
-	rc = step_done(st);
+	rc = db_run(st);
 	if (!rc)
 		*id = db_last_id(db);
 	return rc;
@@ -220,7 +211,7 @@ int auth_create_staff(struct auth *a, struct db *db, const char *login, const ch
 	db_bind_text(st, 2, role);
 	if (branch)
 		sqlite3_bind_int64(st, 3, branch);
-	if ((rc = step_done(st)))
+	if ((rc = db_run(st)))
 		goto out;
 	rc =
 	    oplog_write(db, &(struct oplog_entry){
@@ -275,7 +266,7 @@ int auth_create_reader(struct auth *a, struct db *db, const char *card, const ch
 	sqlite3_bind_int64(st, 5, now);
 	sqlite3_bind_int64(st, 6, now);
 	sqlite3_bind_int64(st, 7, now);
-	if ((rc = step_done(st)))
+	if ((rc = db_run(st)))
 		goto out;
 	patron = db_last_id(db);
 	if ((rc = db_prepare(db, sql_card, &st)))
@@ -285,7 +276,7 @@ int auth_create_reader(struct auth *a, struct db *db, const char *card, const ch
 	sqlite3_bind_int64(st, 3, now);
 	if (branch)
 		sqlite3_bind_int64(st, 4, branch);
-	if ((rc = step_done(st)))
+	if ((rc = db_run(st)))
 		goto out;
 	rc = oplog_write(db, &(struct oplog_entry){.op_code = "READER_CREATE",
 	                                           .account_id = *id,
@@ -336,7 +327,7 @@ int auth_create_device(struct auth *a, struct db *db, const char *kind, const ch
 	sqlite3_bind_int64(st, 3, branch);
 	sqlite3_bind_blob(st, 4, h, sizeof(h), SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 5, now);
-	if ((rc = step_done(st)))
+	if ((rc = db_run(st)))
 		goto out;
 	rc = oplog_write(db, &(struct oplog_entry){.op_code = "DEVICE_CREATE",
 	                                           .account_id = *id,
@@ -511,14 +502,14 @@ static int throttle_attempt(struct auth *a, struct db *db, const char *key, cons
 		goto out;
 	db_bind_text(st, 1, key);
 	sqlite3_bind_int64(st, 2, now);
-	if ((rc = step_done(st)))
+	if ((rc = db_run(st)))
 		goto out;
 	if ((rc = db_prepare(db, sql_lock, &st)))
 		goto out;
 	db_bind_text(st, 1, key);
 	sqlite3_bind_int64(st, 2, now + a->s.lock_s);
 	sqlite3_bind_int(st, 3, a->s.max_failures);
-	if ((rc = step_done(st)))
+	if ((rc = db_run(st)))
 		goto out;
 	if (addr_key) {
 		if ((rc = db_prepare(db, sql_addr, &st)))
@@ -526,14 +517,14 @@ static int throttle_attempt(struct auth *a, struct db *db, const char *key, cons
 		db_bind_text(st, 1, addr_key);
 		sqlite3_bind_int64(st, 2, now);
 		sqlite3_bind_int64(st, 3, ADDR_WINDOW_S);
-		if ((rc = step_done(st)))
+		if ((rc = db_run(st)))
 			goto out;
 	}
 	if ((rc = db_prepare(db, sql_purge, &st)))
 		goto out;
 	sqlite3_bind_int64(st, 1, now - 86400);
 	sqlite3_bind_int64(st, 2, now);
-	if ((rc = step_done(st)))
+	if ((rc = db_run(st)))
 		goto out;
 done:
 	return db_commit(db);
@@ -555,12 +546,12 @@ static int throttle_success(struct db *db, const char *key, const char *addr_key
 	if ((rc = db_prepare(db, sql_key, &st)))
 		return rc;
 	db_bind_text(st, 1, key);
-	if ((rc = step_done(st)) || !addr_key)
+	if ((rc = db_run(st)) || !addr_key)
 		return rc;
 	if ((rc = db_prepare(db, sql_addr, &st)))
 		return rc;
 	db_bind_text(st, 1, addr_key);
-	return step_done(st);
+	return db_run(st);
 }
 
 /* The attempt failed: its count was taken in advance; only the log remains. */
@@ -597,7 +588,7 @@ static int open_session(struct auth *a, struct db *db, const struct signin_targe
 	sqlite3_bind_int64(st, 5, idle);
 	sqlite3_bind_int64(st, 6, now + life);
 	db_bind_text(st, 7, addr);
-	rc = step_done(st);
+	rc = db_run(st);
 	out->account_id = t->account_id;
 	out->max_age = life;
 	return rc;
@@ -661,7 +652,7 @@ static int delete_session(struct db *db, long long id)
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
-	return step_done(st);
+	return db_run(st);
 }
 
 int auth_session_principal(struct auth *a, struct db *db, const char *token, time_t now,
@@ -719,7 +710,7 @@ int auth_session_principal(struct auth *a, struct db *db, const char *token, tim
 			return rc;
 		sqlite3_bind_int64(st, 1, now);
 		sqlite3_bind_int64(st, 2, sid);
-		rc = step_done(st);
+		rc = db_run(st);
 		if (rc == -EBUSY)
 			rc = 0; /* a busy writer only delays the idle clock */
 	}
@@ -792,13 +783,13 @@ static int set_password(struct db *db, long long account, const char *hash, long
 	sqlite3_bind_int64(st, 2, now);
 	sqlite3_bind_int64(st, 3, now);
 	sqlite3_bind_int64(st, 4, account);
-	if ((rc = step_done(st)))
+	if ((rc = db_run(st)))
 		return rc;
 	if ((rc = db_prepare(db, sql_end, &st)))
 		return rc;
 	sqlite3_bind_int64(st, 1, account);
 	sqlite3_bind_int64(st, 2, keep_session);
-	if ((rc = step_done(st)))
+	if ((rc = db_run(st)))
 		return rc;
 	return oplog_write(db,
 	                   &(struct oplog_entry){.op_code = op, .at = now, .account_id = account});

@@ -34,9 +34,7 @@ int branch_add(struct db *db, const char *code, const char *name, long long *id)
 		goto out;
 	db_bind_text(st, 1, code);
 	db_bind_text(st, 2, name);
-	rc = db_step(st);
-	db_done(st);
-	if (rc < 0)
+	if ((rc = db_run(st)))
 		goto out;
 	*id = db_last_id(db);
 	rc = oplog_write(db, &(struct oplog_entry){.op_code = "BRANCH_ADD", .branch_id = *id});

@@ -99,19 +99,20 @@ static bool job_exists(struct db *db, long long id)
 	return found;
 }
 
-static int h_retry(void *ctx, struct http_req *req, struct http_resp *resp)
+/* Retry and cancel: the same steps around a different change of state. */
+static int change_state(struct app *app, struct http_req *req, struct http_resp *resp,
+                        int (*change)(struct db *, long long, time_t), const char *refused_code,
+                        const char *refused_message)
 {
-	struct app *app = ctx;
 	struct db *db;
 	long long id;
 	int rc;
 
 	if ((rc = http_param_id(req, resp, "id", &id)) || (rc = app_db(app, &db)))
 		return rc;
-	rc = jobq_retry(db, id, app->now());
+	rc = change(db, id, app->now());
 	if (rc == -ENOENT && job_exists(db, id))
-		return resp_error(resp, 409, "not_retryable",
-		                  "只有失败或已取消的任务可以重试 (only failed or cancelled jobs)");
+		return resp_error(resp, 409, refused_code, refused_message);
 	if (rc)
 		return rc;
 	if (app->jobs)
@@ -119,22 +120,16 @@ static int h_retry(void *ctx, struct http_req *req, struct http_resp *resp)
 	return one_job(app, id, resp);
 }
 
+static int h_retry(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	return change_state(ctx, req, resp, jobq_retry, "not_retryable",
+	                    "只有失败或已取消的任务可以重试 (only failed or cancelled jobs)");
+}
+
 static int h_cancel(void *ctx, struct http_req *req, struct http_resp *resp)
 {
-	struct app *app = ctx;
-	struct db *db;
-	long long id;
-	int rc;
-
-	if ((rc = http_param_id(req, resp, "id", &id)) || (rc = app_db(app, &db)))
-		return rc;
-	rc = jobq_cancel(db, id, app->now());
-	if (rc == -ENOENT && job_exists(db, id))
-		return resp_error(resp, 409, "not_cancellable",
-		                  "任务已结束，无法取消 (the job has already ended)");
-	if (rc)
-		return rc;
-	return one_job(app, id, resp);
+	return change_state(ctx, req, resp, jobq_cancel, "not_cancellable",
+	                    "任务已结束，无法取消 (the job has already ended)");
 }
 
 const struct route ingest_routes[] = {
