@@ -8,9 +8,13 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
 # Build and test dependencies (Debian package names).
 APT_PKGS := build-essential cmake pkg-config ca-certificates curl sqlite3 \
-            libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcurl4-openssl-dev
+            libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcurl4-openssl-dev \
+            libarchive-dev libexpat1-dev libuchardet-dev libpoppler-glib-dev libcairo2-dev \
+            libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libavutil-dev \
+            fonts-noto-cjk fortunes-zh
 # Browser tests: Debian's Chromium (never a downloaded browser) and CJK fonts for the pages.
-TEST_APT_PKGS := chromium fonts-noto-cjk
+# epubcheck checks the EPUBs we write; zip builds hostile archives in tests.
+TEST_APT_PKGS := chromium epubcheck zip
 BENCH_APT_PKGS := nginx-light wrk
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -75,6 +79,7 @@ bench: deps
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build build-bench -j$(JOBS)
 	SHUXIANG_BIN=build-bench/shuxiang SHUXIANG_WEB_DIR=player-web/dist bash bench/http.sh
+	SHUXIANG_BIN=build-bench/shuxiang bash bench/ingest.sh
 
 clean:
 	rm -rf $(BUILD) build-bench player-web/dist

@@ -28,6 +28,7 @@ export default defineConfig({
       input: {
         reader: resolve(root, 'index.html'),
         staff: resolve(root, 'staff/index.html'),
+        staffUploads: resolve(root, 'staff/uploads/index.html'),
       },
     },
   },

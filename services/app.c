@@ -119,6 +119,7 @@ int app_open(struct app **out, const struct config *cfg, char *err, size_t errle
 	router_init(&app->router, app_authenticate, app->cfg.public_origin);
 	router_add(&app->router, auth_routes, auth_routes_count);
 	router_add(&app->router, ingest_routes, ingest_routes_count);
+	router_add(&app->router, catalog_routes, catalog_routes_count);
 	router_add(&app->router, system_routes, system_routes_count); /* pages last */
 	*out = app;
 	return 0;

@@ -42,6 +42,8 @@ int app_db(struct app *app, struct db **db);
 /* Route tables of the services, added to app->router by app_open(). */
 extern const struct route auth_routes[];
 extern const size_t auth_routes_count;
+extern const struct route catalog_routes[];
+extern const size_t catalog_routes_count;
 extern const struct route ingest_routes[];
 extern const size_t ingest_routes_count;
 extern const struct route system_routes[];

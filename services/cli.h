@@ -6,7 +6,7 @@
 
 #include "config.h"
 
-#define CLI_MAX 32
+#define CLI_MAX 256
 
 /* Command-line words after the subcommand: positionals, --name value / --name=value options. */
 struct cli {

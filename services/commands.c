@@ -15,6 +15,7 @@
 #include "circulation/branch.h"
 #include "cli.h"
 #include "http/server.h"
+#include "ingest/ingest.h"
 #include "log.h"
 #include "fsutil.h"
 #include "migrate.h"
@@ -78,6 +79,7 @@ int cmd_serve(int argc, char **argv)
 	struct app *app = NULL;
 	struct cli c;
 	sigset_t set;
+	char staging[4096 + 16];
 	int rc, sig = 0;
 
 	rc = setup(argc, argv, "shuxiang serve [--data DIR] [--port N] [--bind ADDR] [SETTINGS]",
@@ -91,6 +93,7 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (open_app(&cfg, &app))
 		return 1;
+	snprintf(staging, sizeof(staging), "%s/staging", cfg.data);
 	hc = (struct http_server_config){
 	    .bind = cfg.bind,
 	    .port = (int)cfg.port,
@@ -104,13 +107,20 @@ int cmd_serve(int argc, char **argv)
 	    .trust_proxy = cfg.trust_proxy,
 	    .blocking_threads = (int)cfg.blocking_threads,
 	    .blocking_queue_max = (int)cfg.blocking_queue_max,
+	    .upload_dir = staging,
+	    .upload_max_body = (uint64_t)cfg.upload_max_mb << 20,
 	};
 	{
-		/* Job kinds arrive with the ingest issues; the lanes, recovery and the staff view
-		 * of the queue are here already. */
+		int swept = 0;
+		if (ingest_sweep_staging(app, &swept) == 0 && swept)
+			log_info("staging swept=%d (left by a stopped server)", swept);
+	}
+	{
 		const struct job_lane lanes[] = {{"default", (int)cfg.job_threads},
 		                                 {"transcode", (int)cfg.transcode_threads}};
-		const struct job_runner_config jc = {.lanes = lanes,
+		const struct job_runner_config jc = {.kinds = ingest_job_kinds,
+		                                     .nkinds = ingest_job_kinds_count,
+		                                     .lanes = lanes,
 		                                     .nlanes = 2,
 		                                     .pool = app->db,
 		                                     .app = app,
@@ -437,4 +447,89 @@ int cmd_check(int argc, char **argv)
 	printf("integrity_check: %s\n", rc == 0 ? "ok" : *msg ? msg : strerror(-rc));
 	app_close(app);
 	return rc ? 1 : 0;
+}
+
+/* One file given to `shuxiang ingest`: stored, then ingested the way a worker would. */
+static int ingest_one_path(struct app *app, const char *path, int *failed)
+{
+	struct ingest_ctx x = {.app = app};
+	const char *slash = strrchr(path, '/');
+	const char *name = slash ? slash + 1 : path;
+	char hex[BLOB_HEX_SIZE], reason[512] = "";
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		(*failed)++;
+		return 0;
+	}
+	rc = blob_put_fd(app->blobs, fd, hex, NULL);
+	close(fd);
+	if (rc) {
+		fprintf(stderr, "%s: cannot store: %s\n", path, strerror(-rc));
+		(*failed)++;
+		return 0;
+	}
+	if (ingest_sniff_path(path) == INGEST_BUNDLE) {
+		json_t *report = NULL, *row;
+		size_t i;
+
+		rc = ingest_bundle(&x, hex, name, &report, reason, sizeof(reason));
+		if (rc) {
+			printf("%s\tfailed\t%s\n", path, reason[0] ? reason : strerror(-rc));
+			(*failed)++;
+			return 0;
+		}
+		json_array_foreach(json_object_get(report, "rows"), i, row)
+		{
+			const char *st = json_string_value(json_object_get(row, "status"));
+			json_t *res = json_object_get(row, "resource");
+			printf("%s:%s\t%s\t%s\n", path,
+			       json_string_value(json_object_get(row, "file")), st,
+			       strcmp(st, "failed") == 0
+			           ? json_string_value(json_object_get(row, "reason"))
+			           : json_string_value(json_object_get(res, "title")));
+			*failed += strcmp(st, "failed") == 0;
+		}
+		json_decref(report);
+		return 0;
+	}
+	{
+		struct ingest_outcome oc;
+		ingest_blob(&x, hex, name, NULL, &oc);
+		if (oc.status == INGEST_FAILED) {
+			printf("%s\tfailed\t%s\n", path, oc.reason);
+			(*failed)++;
+		} else {
+			printf("%s\t%s\t%lld\t%s\n", path,
+			       oc.status == INGEST_OK ? "ok" : "duplicate", oc.resource_id,
+			       oc.title);
+		}
+	}
+	return 0;
+}
+
+int cmd_ingest(int argc, char **argv)
+{
+	static const char usage[] = "shuxiang ingest FILE... [--data DIR]   (EPUB, TXT, PDF, or a "
+	                            "zip/tar/tar.gz bundle with manifest.csv or manifest.json)";
+	struct config cfg;
+	struct app *app;
+	struct cli c;
+	int rc, failed = 0;
+
+	rc = setup(argc, argv, usage, NULL, &c, &cfg, false);
+	if (rc >= 0)
+		return rc;
+	if (c.npos < 1) {
+		fprintf(stderr, "usage: %s\n", usage);
+		return 2;
+	}
+	if (open_app(&cfg, &app))
+		return 1;
+	for (int i = 0; i < c.npos; i++)
+		ingest_one_path(app, c.pos[i], &failed);
+	app_close(app);
+	return failed ? 1 : 0;
 }

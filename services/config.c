@@ -44,6 +44,8 @@ static const struct cfg_def table[] = {
      "memory per connection for headers and buffers, KiB"},
     {"body_max_kb", CFG_INT, "64", 1, 1048576, F(body_max_kb),
      "request body cap of JSON routes that state none, KiB"},
+    {"upload_max_mb", CFG_INT, "20480", 1, 1048576, F(upload_max_mb),
+     "largest upload (a monthly bundle), MiB"},
     {"web_dir", CFG_STR, SHUXIANG_WEB_DIR, 0, 0, F(web_dir), "built pages (player-web/dist)"},
     {"access_log", CFG_BOOL, "1", 0, 1, F(access_log), "log one line per request"},
     {"trust_proxy", CFG_BOOL, "0", 0, 1, F(trust_proxy),

@@ -26,6 +26,7 @@ struct config {
 	long long per_ip_conn_limit;
 	long long conn_memory_kb;
 	long long body_max_kb;
+	long long upload_max_mb;
 	char web_dir[CONFIG_STR_MAX];
 	bool access_log;
 	bool trust_proxy;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "demo_books.h"
 #include "circulation/branch.h"
 #include "cli.h"
 #include "commands.h"
@@ -98,6 +99,15 @@ int cmd_demo(int argc, char **argv)
 	if (fflush(f) || fsync(fileno(f))) {
 		rc = -EIO;
 		goto out;
+	}
+	{
+		int books = 0;
+		char berr[512] = "";
+		if ((rc = demo_add_books(app, &books, berr, sizeof(berr)))) {
+			fprintf(stderr, "shuxiang: demo: %s\n", berr);
+			goto out;
+		}
+		printf("demo e-books: %d added (from Debian's fortunes-zh texts)\n", books);
 	}
 	printf("demo library created in %s\n", cfg.data);
 out:

@@ -18,6 +18,7 @@ static const struct {
     {"user", cmd_user, "add a reader or staff account, or set a new password"},
     {"device", cmd_device, "add a kiosk, self-check or screen device"},
     {"branch", cmd_branch, "add a branch"},
+    {"ingest", cmd_ingest, "add e-books (EPUB, TXT, PDF) or a monthly bundle offline"},
     {"backup", cmd_backup, "consistent copy of the data directory"},
     {"demo", cmd_demo, "create the demo library"},
     {"check", cmd_check, "check the database's integrity"},

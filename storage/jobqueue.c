@@ -242,7 +242,8 @@ fail:
 #define VIEW_COLUMNS                                                                               \
 	"SELECT id, kind, lane, state, progress, attempts, max_attempts, COALESCE(error, ''),"     \
 	" result, COALESCE(parent_id, 0), COALESCE(created_by, 0), created_at,"                    \
-	" COALESCE(started_at, 0), COALESCE(finished_at, 0), updated_at FROM job"
+	" COALESCE(started_at, 0), COALESCE(finished_at, 0), updated_at,"                          \
+	" CASE WHEN json_valid(payload) THEN json_extract(payload, '$.name') END FROM job"
 
 static int read_view(sqlite3_stmt *st, struct job_view *v)
 {
@@ -263,6 +264,8 @@ static int read_view(sqlite3_stmt *st, struct job_view *v)
 	v->started_at = sqlite3_column_int64(st, 12);
 	v->finished_at = sqlite3_column_int64(st, 13);
 	v->updated_at = sqlite3_column_int64(st, 14);
+	if (sqlite3_column_type(st, 15) == SQLITE_TEXT)
+		snprintf(v->name, sizeof(v->name), "%s", db_col_text(st, 15));
 	return 0;
 }
 

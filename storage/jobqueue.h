@@ -89,6 +89,7 @@ struct job_view {
 	char *result; /* JSON text or NULL, malloc'd: jobq_view_release() */
 	long long parent_id, created_by;
 	long long created_at, started_at, finished_at, updated_at;
+	char name[256]; /* the payload's "name" (an uploaded file's name), "" when none */
 };
 
 /* One job. -ENOENT if absent. */

@@ -21,6 +21,7 @@ const FALLBACK_MESSAGES = {
   403: '没有权限执行此操作',
   404: '请求的内容不存在',
   413: '提交的内容过大',
+  415: '不支持的文件格式',
   429: '操作过于频繁，请稍后再试',
   503: '服务器繁忙，请稍后再试',
 };
@@ -55,24 +56,8 @@ export async function apiRequest(method, path, body) {
     throw new ApiError(0, 'network', fallbackMessage(0));
   }
 
-  let data = null;
   const text = await res.text().catch(() => '');
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch (e) {
-      data = null;
-    }
-  }
-
-  if (!res.ok) {
-    const err = data && typeof data === 'object' ? data.error : null;
-    const code = err && typeof err.code === 'string' ? err.code : 'http_' + res.status;
-    const message =
-      err && typeof err.message === 'string' && err.message ? err.message : fallbackMessage(res.status);
-    throw new ApiError(res.status, code, message);
-  }
-  return data;
+  return parseApiAnswer(res.status, text);
 }
 
 export const auth = {
@@ -97,6 +82,99 @@ export const auth = {
     await apiRequest('POST', '/api/v1/auth/password', { current, new: next });
   },
 };
+
+/** Parse an API answer body; throw ApiError for a non-2xx status (shared by fetch and XHR). */
+export function parseApiAnswer(status, text) {
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch (e) {
+      data = null;
+    }
+  }
+  if (status < 200 || status > 299) {
+    const err = data && typeof data === 'object' ? data.error : null;
+    const code = err && typeof err.code === 'string' ? err.code : 'http_' + status;
+    const message =
+      err && typeof err.message === 'string' && err.message ? err.message : fallbackMessage(status);
+    throw new ApiError(status, code, message);
+  }
+  return data;
+}
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v != null && v !== '') q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? '?' + s : '';
+}
+
+/** The durable job queue (content staff). */
+export const jobs = {
+  /** {items, next_cursor}, newest first. */
+  list({ cursor, limit, state } = {}) {
+    return apiRequest('GET', '/api/v1/staff/jobs' + query({ cursor, limit, state }));
+  },
+  async get(id) {
+    return (await apiRequest('GET', '/api/v1/staff/jobs/' + encodeURIComponent(id))).job;
+  },
+  async retry(id) {
+    return (await apiRequest('POST', '/api/v1/staff/jobs/' + encodeURIComponent(id) + '/retry')).job;
+  },
+  async cancel(id) {
+    return (await apiRequest('POST', '/api/v1/staff/jobs/' + encodeURIComponent(id) + '/cancel')).job;
+  },
+};
+
+/** The catalogue of e-books, audiobooks and videos. */
+export const resources = {
+  /** {items, next_cursor} (public). */
+  list({ kind, category, cursor, limit } = {}) {
+    return apiRequest('GET', '/api/v1/resources' + query({ kind, category, cursor, limit }));
+  },
+  async get(id) {
+    return (await apiRequest('GET', '/api/v1/resources/' + encodeURIComponent(id))).resource;
+  },
+  /** Staff edit: only the fields given are changed. */
+  async update(id, fields) {
+    return (await apiRequest('PATCH', '/api/v1/staff/resources/' + encodeURIComponent(id), fields)).resource;
+  },
+};
+
+/**
+ * Upload one file to POST /api/v1/staff/uploads as multipart/form-data (part "file") with
+ * XMLHttpRequest, because fetch reports no upload progress. onProgress(loaded, total) is called
+ * as the body goes out. Returns {promise, abort}; the promise resolves with the answer
+ * ({"uploads":[…]}) or rejects with ApiError (code "aborted" after abort()).
+ */
+export function uploadFile(file, onProgress) {
+  const xhr = new XMLHttpRequest();
+  const promise = new Promise((resolve, reject) => {
+    xhr.open('POST', '/api/v1/staff/uploads');
+    xhr.withCredentials = true;
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.addEventListener('progress', (e) => {
+      if (onProgress) onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
+    });
+    xhr.addEventListener('load', () => {
+      try {
+        resolve(parseApiAnswer(xhr.status, xhr.responseText));
+      } catch (e) {
+        reject(e);
+      }
+    });
+    xhr.addEventListener('error', () => reject(new ApiError(0, 'network', fallbackMessage(0))));
+    xhr.addEventListener('timeout', () => reject(new ApiError(0, 'network', fallbackMessage(0))));
+    xhr.addEventListener('abort', () => reject(new ApiError(0, 'aborted', '已取消上传')));
+    const form = new FormData();
+    form.append('file', file, file.name);
+    xhr.send(form);
+  });
+  return { promise, abort: () => xhr.abort() };
+}
 
 export const KIND_LABELS = { reader: '读者', staff: '馆员', device: '设备' };
 

@@ -58,6 +58,17 @@ struct principal {
 };
 
 #define HTTP_MAX_PARAMS 8
+#define HTTP_MAX_UPLOADS 64
+#define HTTP_MAX_FORM_FIELDS 32
+
+/* A file part of a multipart/form-data body (ROUTE_UPLOAD), streamed to a staging file. */
+struct http_upload {
+	const char *field;    /* form field name (arena) */
+	const char *filename; /* as the client named it, path part removed (arena; untrusted) */
+	const char *path;     /* the staging file the server wrote, under a name it made (arena);
+	                         unlinked when the request completes: rename it to keep it */
+	uint64_t size;
+};
 
 struct route;
 
@@ -73,6 +84,11 @@ struct http_req {
 	int nparams;
 	const char *param_name[HTTP_MAX_PARAMS];
 	const char *param_value[HTTP_MAX_PARAMS];
+	struct http_upload uploads[HTTP_MAX_UPLOADS]; /* ROUTE_UPLOAD: the file parts */
+	int nuploads;
+	int nform; /* ROUTE_UPLOAD: the other (small) form fields */
+	const char *form_name[HTTP_MAX_FORM_FIELDS];
+	const char *form_value[HTTP_MAX_FORM_FIELDS];
 	const struct route *route;
 	struct principal who;
 	void *conn; /* opaque connection handle for header lookups */
@@ -102,6 +118,9 @@ enum route_flag {
 	ROUTE_BLOCKING = 1 << 3,      /* the handler may block (password hashing): it runs on a
 	                                 worker thread while the connection is suspended */
 	ROUTE_AUTH_OPTIONAL = 1 << 4, /* a public route that still wants to know who calls */
+	ROUTE_UPLOAD = 1 << 5, /* multipart/form-data: authorised before the body is read, file
+	                          parts streamed to staging files (never held in memory), capped
+	                          by max_body or the server's upload cap; runs like BLOCKING */
 };
 
 struct route {
@@ -121,6 +140,8 @@ const char *http_req_header(struct http_req *req, const char *name);
 const char *http_req_cookie(struct http_req *req, const char *name);
 /* Query-string argument (decoded), or NULL. */
 const char *http_req_query(struct http_req *req, const char *name);
+/* A text field of an upload form (ROUTE_UPLOAD), or NULL. */
+const char *http_req_form(struct http_req *req, const char *name);
 /* Route parameter ":name", or NULL. */
 const char *http_req_param(struct http_req *req, const char *name);
 

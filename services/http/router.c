@@ -148,7 +148,18 @@ static bool origin_allowed(const struct router *r, struct http_req *req)
 	return strcasecmp(rest, host) == 0;
 }
 
-void router_dispatch(const struct router *r, void *ctx, struct http_req *req,
+static void error_from_errno(struct http_resp *resp, int rc)
+{
+	const char *code, *message;
+	int status;
+
+	if (resp->status >= 400)
+		return; /* the handler already described the refusal */
+	http_errno_status(rc, &status, &code, &message);
+	resp_error(resp, status, code, message);
+}
+
+int router_authorize(const struct router *r, void *ctx, struct http_req *req,
                      struct http_resp *resp)
 {
 	const struct route *rt = req->route;
@@ -159,15 +170,17 @@ void router_dispatch(const struct router *r, void *ctx, struct http_req *req,
 	/* Public routes (pages, health, sign-in) do not look at credentials at all. */
 	if (r->authenticate && (rt->auth || (rt->flags & ROUTE_AUTH_OPTIONAL))) {
 		rc = r->authenticate(ctx, req);
-		if (rc < 0)
-			goto fail;
+		if (rc < 0) {
+			error_from_errno(resp, rc);
+			return rc;
+		}
 	}
 	if (rt->auth && !(req->who.grants & rt->auth)) {
 		if (req->who.kind == PRINCIPAL_NONE)
 			resp_error(resp, 401, "unauthenticated", "请先登录 (please sign in)");
 		else
 			resp_error(resp, 403, "forbidden", "无权访问 (not allowed)");
-		return;
+		return -EACCES;
 	}
 	/* Any state change that carries an Origin must carry ours; one that rides on the session
 	 * cookie must carry one at all (browsers always send it on such requests). */
@@ -175,21 +188,25 @@ void router_dispatch(const struct router *r, void *ctx, struct http_req *req,
 	    !origin_allowed(r, req)) {
 		resp_error(resp, 403, "bad_origin",
 		           "请求来源不被允许 (cross-site request refused)");
-		return;
+		return -EACCES;
 	}
-	rc = rt->fn(ctx, req, resp);
+	return 0;
+}
+
+void router_run(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	int rc = req->route->fn(ctx, req, resp);
+
 	if (rc == 0 && resp->status)
 		return;
 	if (rc == 0)
 		rc = -EIO; /* a handler that forgot to answer is a bug; do not hang the client */
-fail:
-	if (resp->status >= 400)
-		return; /* the handler already described the refusal */
-	{
-		const char *code, *message;
-		int status;
+	error_from_errno(resp, rc);
+}
 
-		http_errno_status(rc, &status, &code, &message);
-		resp_error(resp, status, code, message);
-	}
+void router_dispatch(const struct router *r, void *ctx, struct http_req *req,
+                     struct http_resp *resp)
+{
+	if (router_authorize(r, ctx, req, resp) == 0)
+		router_run(ctx, req, resp);
 }

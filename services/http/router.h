@@ -38,6 +38,16 @@ int router_match(const struct router *r, struct http_req *req, const struct rout
 void router_dispatch(const struct router *r, void *ctx, struct http_req *req,
                      struct http_resp *resp);
 
+/* The first half of router_dispatch: authenticate, authorise, check Origin. 0 when the
+ * handler may run; otherwise resp holds the refusal (401/403/5xx) and a negative errno is
+ * returned. Upload routes call it before reading the body. */
+int router_authorize(const struct router *r, void *ctx, struct http_req *req,
+                     struct http_resp *resp);
+
+/* The second half: run the handler of req->route (req->who already set); always leaves a
+ * response in resp. */
+void router_run(void *ctx, struct http_req *req, struct http_resp *resp);
+
 /* True when path lies under the literal prefix of a ROUTE_SECRET_PATH route (such as
  * "/content/"), matched or not: its text may hold a credential and must not be logged. */
 bool router_path_is_secret(const struct router *r, const char *path);

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,7 +63,11 @@ struct conn_ctx {
 	bool done;
 	struct MHD_Connection *conn;
 	struct conn_ctx *next;
-	size_t discarded; /* body bytes dropped after the answer was decided */
+	size_t discarded;             /* body bytes dropped after the answer was decided */
+	struct MHD_PostProcessor *pp; /* ROUTE_UPLOAD */
+	int upload_fd;                /* the file part being written, or -1 */
+	bool part_open;               /* a file part has started */
+	const char *upload_dir;
 	struct timespec start;
 	char addr[INET6_ADDRSTRLEN];
 };
@@ -80,6 +86,14 @@ const char *http_req_header(struct http_req *req, const char *name)
 const char *http_req_cookie(struct http_req *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+const char *http_req_form(struct http_req *req, const char *name)
+{
+	for (int i = 0; i < req->nform; i++)
+		if (strcmp(req->form_name[i], name) == 0)
+			return req->form_value[i];
+	return NULL;
 }
 
 const char *http_req_query(struct http_req *req, const char *name)
@@ -230,7 +244,10 @@ static void *worker_main(void *arg)
 		w->queued--;
 		pthread_mutex_unlock(&w->lock);
 
-		router_dispatch(s->router, s->ctx, &c->req, &c->resp);
+		if (c->req.route->flags & ROUTE_UPLOAD)
+			router_run(s->ctx, &c->req, &c->resp); /* authorised before the body */
+		else
+			router_dispatch(s->router, s->ctx, &c->req, &c->resp);
 		c->done = true;
 		MHD_resume_connection(c->conn);
 	}
@@ -294,6 +311,145 @@ static void workers_stop(struct http_server *s)
 	pthread_mutex_destroy(&w->lock);
 }
 
+/* ---- uploads (ROUTE_UPLOAD): multipart parts go to staging files as they arrive ---- */
+
+static void upload_refuse(struct conn_ctx *c, int status, const char *code, const char *message)
+{
+	if (c->decided)
+		return;
+	resp_error(&c->resp, status, code, message);
+	c->decided = true;
+}
+
+static int write_full(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The name a client gave a file, without any folder part (browsers on Windows send "C:\…"). */
+static const char *base_name(struct arena *a, const char *filename)
+{
+	const char *b = filename;
+
+	for (const char *p = filename; *p; p++)
+		if (*p == '/' || *p == '\\')
+			b = p + 1;
+	return arena_strndup(a, b, strnlen(b, 255));
+}
+
+static enum MHD_Result post_part(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *filename, const char *content_type,
+                                 const char *transfer_encoding, const char *data, uint64_t off,
+                                 size_t size)
+{
+	struct conn_ctx *c = cls;
+	struct http_req *req = &c->req;
+
+	(void)kind, (void)content_type, (void)transfer_encoding;
+	if (c->decided)
+		return MHD_YES;
+	if (!filename) { /* a small text field */
+		if (off == 0) {
+			if (req->nform == HTTP_MAX_FORM_FIELDS || size > 4096) {
+				upload_refuse(c, 400, "bad_upload",
+				              "表单字段过多或过长 (form too large)");
+				return MHD_YES;
+			}
+			req->form_name[req->nform] = arena_strdup(c->arena, key ? key : "");
+			req->form_value[req->nform] = arena_strndup(c->arena, data, size);
+			if (req->form_name[req->nform] && req->form_value[req->nform])
+				req->nform++;
+		}
+		return MHD_YES;
+	}
+	if (off == 0 && (!c->part_open || req->uploads[req->nuploads - 1].size > 0)) {
+		struct http_upload *u;
+		char *path;
+		int fd;
+
+		if (c->upload_fd >= 0) {
+			close(c->upload_fd);
+			c->upload_fd = -1;
+		}
+		if (req->nuploads == HTTP_MAX_UPLOADS) {
+			upload_refuse(c, 400, "bad_upload",
+			              "一次上传的文件过多 (too many files in one upload)");
+			return MHD_YES;
+		}
+		path = arena_printf(c->arena, "%s/upload-XXXXXX", c->upload_dir);
+		if (!path || (fd = mkostemp(path, O_CLOEXEC)) < 0) {
+			upload_refuse(c, 500, "staging_failed",
+			              "服务器无法保存上传的文件 (cannot write staging file)");
+			return MHD_YES;
+		}
+		u = &req->uploads[req->nuploads++];
+		u->field = arena_strdup(c->arena, key ? key : "");
+		u->filename = base_name(c->arena, filename);
+		u->path = path;
+		u->size = 0;
+		c->upload_fd = fd;
+		c->part_open = true;
+	}
+	if (size && c->upload_fd >= 0) {
+		int rc = write_full(c->upload_fd, data, size);
+		if (rc) {
+			upload_refuse(c, rc == -ENOSPC ? 507 : 500, "staging_failed",
+			              rc == -ENOSPC
+			                  ? "服务器磁盘空间不足 (no space left)"
+			                  : "服务器无法保存上传的文件 (cannot write staging file)");
+			return MHD_YES;
+		}
+		req->uploads[req->nuploads - 1].size += size;
+	}
+	return MHD_YES;
+}
+
+/* Headers of an upload are in: authorise now, before a byte of the body is accepted. */
+static void upload_begin(struct http_server *s, struct MHD_Connection *conn, struct conn_ctx *c)
+{
+	const char *ct =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	if (router_authorize(s->router, s->ctx, &c->req, &c->resp)) {
+		c->decided = true;
+		return;
+	}
+	if (!ct || strncasecmp(ct, "multipart/form-data", 19) != 0) {
+		upload_refuse(c, 415, "unsupported_media_type",
+		              "请以 multipart/form-data 上传文件 (expected multipart/form-data)");
+		return;
+	}
+	c->upload_dir = s->cfg.upload_dir;
+	c->pp = MHD_create_post_processor(conn, 64 * 1024, post_part, c);
+	if (!c->pp)
+		upload_refuse(c, 400, "bad_upload", "上传格式无效 (malformed multipart body)");
+}
+
+static void upload_end(struct conn_ctx *c)
+{
+	if (c->pp) {
+		if (MHD_destroy_post_processor(c->pp) == MHD_NO)
+			upload_refuse(c, 400, "bad_upload",
+			              "上传不完整或格式无效 (incomplete multipart body)");
+		c->pp = NULL;
+	}
+	if (c->upload_fd >= 0) {
+		close(c->upload_fd);
+		c->upload_fd = -1;
+	}
+	if (!c->decided && c->req.nuploads == 0)
+		upload_refuse(c, 400, "bad_upload", "没有收到文件 (no file in the upload)");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -314,6 +470,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*con_cls = c;
 		clock_gettime(CLOCK_MONOTONIC, &c->start);
 		c->resp.fd = -1;
+		c->upload_fd = -1;
 		if (arena_new(&c->arena))
 			return MHD_NO;
 		c->req.arena = c->arena;
@@ -351,6 +508,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		} else {
 			c->req.route = rt;
 			c->max_body = rt->max_body ? rt->max_body : s->cfg.default_max_body;
+			if ((rt->flags & ROUTE_UPLOAD) && !rt->max_body)
+				c->max_body = (size_t)s->cfg.upload_max_body;
 		}
 		/* A declared body over the cap is refused before any of it is read; MHD then
 		 * closes the connection, which is what we want for such a client. */
@@ -364,6 +523,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				return queue(s, conn, c);
 			}
 		}
+		if (!c->decided && (c->req.route->flags & ROUTE_UPLOAD)) {
+			upload_begin(s, conn, c);
+			if (c->decided)
+				return queue(s, conn, c);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size && c->pp) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (c->decided) { /* the parts written so far are removed at completion */
+			c->discarded += n;
+			return c->discarded > DISCARD_SLACK ? MHD_NO : MHD_YES;
+		}
+		if (n > c->max_body - c->len) {
+			decide_413(c);
+			return MHD_YES;
+		}
+		c->len += n;
+		if (MHD_post_process(c->pp, upload_data, n) == MHD_NO)
+			upload_refuse(c, 400, "bad_upload",
+			              "上传格式无效 (malformed multipart body)");
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -406,10 +588,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	if (c->offloaded && !c->done)
 		return MHD_YES; /* not expected: MHD calls again only after the resume */
+	if (c->pp || (c->req.route && (c->req.route->flags & ROUTE_UPLOAD) && !c->offloaded))
+		upload_end(c);
 	if (!c->decided && !c->offloaded) {
 		c->req.body = c->body;
 		c->req.body_len = c->len;
-		if (c->req.route->flags & ROUTE_BLOCKING) {
+		if (c->req.route->flags & (ROUTE_BLOCKING | ROUTE_UPLOAD)) {
 			c->conn = conn;
 			if (offload(s, c))
 				return MHD_YES;
@@ -471,6 +655,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		         c->resp.status, ms, c->addr, c->req.who.account_id,
 		         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
 	}
+	if (c->pp)
+		MHD_destroy_post_processor(c->pp);
+	if (c->upload_fd >= 0)
+		close(c->upload_fd);
+	for (int i = 0; i < c->req.nuploads; i++)
+		unlink(c->req.uploads[i].path); /* ENOENT when the handler kept it: fine */
 	if (c->resp.fd >= 0)
 		close(c->resp.fd);
 	free(c->resp.body);

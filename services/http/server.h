@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "router.h"
 
@@ -19,9 +20,12 @@ struct http_server_config {
 	size_t conn_memory;      /* bytes per connection */
 	size_t default_max_body; /* for routes with max_body 0 */
 	bool access_log;
-	bool trust_proxy;       /* X-Forwarded-For/-Proto from a loopback peer are believed */
-	int blocking_threads;   /* workers for ROUTE_BLOCKING handlers */
-	int blocking_queue_max; /* waiting blocking requests before 503 */
+	bool trust_proxy;         /* X-Forwarded-For/-Proto from a loopback peer are believed */
+	int blocking_threads;     /* workers for ROUTE_BLOCKING handlers */
+	int blocking_queue_max;   /* waiting blocking requests before 503 */
+	const char *upload_dir;   /* where ROUTE_UPLOAD file parts are written (same file system
+	                             as the data directory, so handlers can rename them) */
+	uint64_t upload_max_body; /* cap of ROUTE_UPLOAD bodies whose route says max_body 0 */
 };
 
 /*

@@ -1,10 +1,15 @@
 /* Staff view of the job queue: list, one job, retry, cancel. Uploads and ingest join here. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "app.h"
 #include "jobqueue.h"
+#include "ingest/ingest.h"
 #include "jobs/runner.h"
+#include "log.h"
 
 static json_t *opt_time(long long t)
 {
@@ -15,9 +20,10 @@ static json_t *job_json(const struct job_view *v)
 {
 	json_t *result = v->result ? json_loads(v->result, 0, NULL) : NULL;
 
-	return json_pack("{s:I,s:s,s:s,s:s,s:i,s:i,s:i,s:o,s:o,s:o,s:I,s:o,s:o,s:I}", "id",
-	                 (json_int_t)v->id, "kind", v->kind, "lane", v->lane, "state", v->state,
-	                 "progress", v->progress, "attempts", v->attempts, "max_attempts",
+	return json_pack("{s:I,s:s,s:o,s:s,s:s,s:i,s:i,s:i,s:o,s:o,s:o,s:I,s:o,s:o,s:I}", "id",
+	                 (json_int_t)v->id, "kind", v->kind, "name",
+	                 *v->name ? json_string(v->name) : json_null(), "lane", v->lane, "state",
+	                 v->state, "progress", v->progress, "attempts", v->attempts, "max_attempts",
 	                 v->max_attempts, "error", *v->error ? json_string(v->error) : json_null(),
 	                 "result", result ? result : json_null(), "parent_id",
 	                 v->parent_id ? json_integer(v->parent_id) : json_null(), "created_at",
@@ -132,7 +138,84 @@ static int h_cancel(void *ctx, struct http_req *req, struct http_resp *resp)
 	                    "任务已结束，无法取消 (the job has already ended)");
 }
 
+/* Files arrive in staging/ (the server streamed them there); each is stored as a blob and
+ * becomes one job: "ingest" for a book, "bundle" for an archive. */
+static int h_upload(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = ctx;
+	json_t *list = json_array();
+	struct db *db;
+	int rc;
+
+	if ((rc = app_db(app, &db)))
+		return rc;
+	/* Refuse the whole upload before queueing anything, so a retry starts clean. */
+	for (int i = 0; i < req->nuploads; i++)
+		if (req->uploads[i].size == 0 && *req->uploads[i].filename) {
+			json_decref(list);
+			return resp_error(resp, 400, "empty_file",
+			                  arena_printf(req->arena, "文件「%s」是空的 (empty file)",
+			                               req->uploads[i].filename));
+		}
+	for (int i = 0; i < req->nuploads; i++) {
+		const struct http_upload *u = &req->uploads[i];
+		char hex[BLOB_HEX_SIZE], *payload;
+		enum ingest_kind kind;
+		struct job_new jn = {0};
+		struct job_view v;
+		long long id;
+		json_t *p;
+		int fd;
+
+		if (!*u->filename)
+			continue;
+		kind = ingest_sniff_path(u->path);
+		fd = open(u->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			json_decref(list);
+			return -EIO;
+		}
+		rc = blob_put_fd(app->blobs, fd, hex, NULL);
+		close(fd);
+		if (rc) {
+			json_decref(list);
+			return rc;
+		}
+		p = json_pack("{s:s,s:s,s:I}", "blob", hex, "name", u->filename, "account",
+		              (json_int_t)req->who.account_id);
+		payload = p ? json_dumps(p, JSON_COMPACT) : NULL;
+		json_decref(p);
+		if (!payload) {
+			json_decref(list);
+			return -ENOMEM;
+		}
+		jn.kind = kind == INGEST_BUNDLE ? "bundle" : "ingest";
+		jn.payload = payload;
+		jn.created_by = req->who.account_id;
+		rc = jobq_enqueue(db, &jn, app->now(), &id);
+		free(payload);
+		if (rc || (rc = jobq_get(db, id, &v))) {
+			json_decref(list);
+			return rc;
+		}
+		json_array_append_new(list, json_pack("{s:s,s:I,s:s,s:o}", "name", u->filename,
+		                                      "bytes", (json_int_t)u->size, "sha256", hex,
+		                                      "job", job_json(&v)));
+		jobq_view_release(&v);
+		log_info("upload name_bytes=%zu bytes=%llu blob=%.12s job=%lld kind=%s",
+		         strlen(u->filename), (unsigned long long)u->size, hex, id, jn.kind);
+	}
+	if (!json_array_size(list)) {
+		json_decref(list);
+		return resp_error(resp, 400, "bad_upload", "没有收到文件 (no file in the upload)");
+	}
+	if (app->jobs)
+		job_runner_wake(app->jobs);
+	return resp_json(resp, 202, json_pack("{s:o}", "uploads", list));
+}
+
 const struct route ingest_routes[] = {
+    {HTTP_POST, "/api/v1/staff/uploads", h_upload, GRANT_CONTENT, 0, ROUTE_UPLOAD},
     {HTTP_GET, "/api/v1/staff/jobs", h_jobs, GRANT_CONTENT, 0, 0},
     {HTTP_GET, "/api/v1/staff/jobs/:id", h_job, GRANT_CONTENT, 0, 0},
     {HTTP_POST, "/api/v1/staff/jobs/:id/retry", h_retry, GRANT_CONTENT, 1024, 0},

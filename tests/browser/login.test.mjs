@@ -1,7 +1,8 @@
 // Browser tests for the reader page (/) and the staff console (/staff/).
 //
 // Runs the real server binary on 127.0.0.1 (port 0) with the built pages and
-// drives Debian's Chromium through playwright-core (no browser download).
+// drives Debian's Chromium through playwright-core (no browser download); the
+// shared set-up is in harness.mjs.
 //
 //   SHUXIANG_BIN=build/shuxiang SHUXIANG_WEB_DIR=player-web/dist node --test tests/browser/
 //
@@ -12,218 +13,53 @@
 //   SHUXIANG_SHOTS_DIR  if set, screenshots of each page are written there
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import {
+  BAD_CREDENTIALS,
+  DESKTOP,
+  PHONE,
+  WEB_DIR,
+  addUser,
+  expectLoginError,
+  gotoLoginForm,
+  h,
+  meStatus,
+  openPage,
+  serverTest,
+  shot,
+  startHarness,
+  stopHarness,
+  submitLogin,
+} from './harness.mjs';
 
-const BIN = process.env.SHUXIANG_BIN;
-const WEB_DIR = process.env.SHUXIANG_WEB_DIR;
-const CHROMIUM = process.env.SHUXIANG_CHROMIUM || '/usr/bin/chromium';
-const SHOTS_DIR = process.env.SHUXIANG_SHOTS_DIR || '';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
-
-const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
-const DESKTOP = { viewport: { width: 1280, height: 800 } };
-
-const BAD_CREDENTIALS = '账号或密码错误';
 const STAFF_ONLY = '此页面仅限馆员使用';
 
-// Filled in by before().
-let dataDir = '';
-let server = null; // { proc, base, log: string[] }
-let browser = null;
-const accounts = {}; // key -> { login, password, name }
-const apiRefusals = []; // API answers >= 400 seen by the pages, for failure reports
-
-function run(file, args) {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: 20_000, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) {
-        err.message += `\nstdout:\n${stdout}\nstderr:\n${stderr}`;
-        reject(err);
-      } else {
-        resolve(stdout);
-      }
-    });
-  });
-}
-
-/** `shuxiang user add …`; the generated password is the last line of stdout. */
-async function addUser(args) {
-  const stdout = await run(BIN, ['user', 'add', '--data', dataDir, ...args]);
-  const lines = stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-  const password = lines[lines.length - 1];
-  assert.ok(password && !/\s/.test(password), `no password on the last line of: ${stdout}`);
-  return password;
-}
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['serve', '--data', dataDir, '--port', '0', '--web-dir', WEB_DIR], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const log = [];
-    let done = false;
-    const finish = (err, base) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      if (err) {
-        proc.kill('SIGKILL');
-        err.message += `\nserver output:\n${log.join('\n')}`;
-        reject(err);
-      } else {
-        resolve({ proc, base, log });
-      }
-    };
-    const timer = setTimeout(() => finish(new Error('server did not print "listening on" within 15 s')), 15_000);
-    // Keep draining both pipes for the whole run so the server never blocks on a full pipe.
-    for (const stream of [proc.stdout, proc.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        log.push(line);
-        if (log.length > 500) log.shift();
-        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-        if (m) finish(null, m[1]);
-      });
-    }
-    proc.on('error', (e) => finish(e));
-    proc.on('exit', (code, signal) => finish(new Error(`server exited early (code ${code}, signal ${signal})`)));
-  });
-}
-
-async function stopServer() {
-  if (!server) return;
-  const { proc } = server;
-  server = null;
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(t);
-}
-
-/**
- * A fresh browser context (no cookies) and page. Every console message that
- * mentions the Content Security Policy, and every uncaught page error, is kept.
- */
-async function openPage(options) {
-  const context = await browser.newContext({ locale: 'zh-CN', ...options });
-  const page = await context.newPage();
-  page.setDefaultTimeout(5_000);
-  const cspMessages = [];
-  const pageErrors = [];
-  page.on('console', (msg) => {
-    if (msg.text().includes('Content Security Policy')) cspMessages.push(msg.text());
-  });
-  page.on('pageerror', (err) => pageErrors.push(String(err)));
-  page.on('response', (r) => {
-    if (!r.url().includes('/api/') || r.status() < 400) return;
-    const what = `${r.request().method()} ${new URL(r.url()).pathname} -> ${r.status()}`;
-    r.text().then(
-      (body) => apiRefusals.push(`${what} ${body.slice(0, 200)}`),
-      () => apiRefusals.push(what),
-    );
-  });
-  return { context, page, cspMessages, pageErrors };
-}
-
-async function shot(page, name) {
-  if (!SHOTS_DIR) return;
-  await mkdir(SHOTS_DIR, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS_DIR, name), fullPage: true });
-}
-
-/** Status of GET /api/v1/auth/me as seen by this page's cookies. */
-function meStatus(page) {
-  return page.evaluate(async () => (await fetch('/api/v1/auth/me', { credentials: 'same-origin' })).status);
-}
-
-async function gotoLoginForm(page, url) {
-  const resp = await page.goto(url);
-  assert.equal(resp.status(), 200, `GET ${url}`);
-  await page.locator('#login-panel').waitFor({ state: 'visible' });
-  assert.equal(await page.locator('#me-panel').isVisible(), false, 'me-panel hidden before login');
-  return resp;
-}
-
-async function submitLogin(page, login, password) {
-  await page.fill('#login', login);
-  await page.fill('#password', password);
-  await page.click('#login-submit');
-}
-
-async function expectLoginError(page, text) {
-  const err = page.locator('#login-error');
-  await err.waitFor({ state: 'visible' });
-  assert.ok((await err.textContent()).includes(text), `login error shows "${text}", got "${await err.textContent()}"`);
-  assert.equal(await page.locator('#me-panel').isVisible(), false, 'me-panel stays hidden');
-}
+const accounts = h.accounts;
 
 async function expectMePanel(page) {
   await page.locator('#me-panel').waitFor({ state: 'visible' });
   assert.equal(await page.locator('#login-panel').isVisible(), false, 'login form hidden once logged in');
 }
 
-/** test() that, on failure, adds the API refusals and the server's last log lines to the error. */
-function serverTest(name, fn) {
-  test(name, async (t) => {
-    const mark = apiRefusals.length;
-    try {
-      await fn(t);
-    } catch (e) {
-      const refusals = apiRefusals.slice(mark).join('\n  ') || '(none)';
-      const log = server ? server.log.slice(-15).join('\n  ') : '(server not running)';
-      e.message += `\nAPI refusals during this test:\n  ${refusals}\nserver log (last lines):\n  ${log}`;
-      throw e;
-    }
-  });
-}
-
 before(async () => {
-  assert.ok(BIN, 'set SHUXIANG_BIN to the server binary');
-  assert.ok(WEB_DIR, 'set SHUXIANG_WEB_DIR to player-web/dist');
-  assert.ok(existsSync(BIN), `SHUXIANG_BIN not found: ${BIN}`);
-  assert.ok(existsSync(path.join(WEB_DIR, 'index.html')), `no index.html in ${WEB_DIR} (run npm run build)`);
-  assert.ok(existsSync(CHROMIUM), `no browser at ${CHROMIUM} (apt-get install chromium)`);
-
-  dataDir = await mkdtemp(path.join(tmpdir(), 'shuxiang-browser-'));
-  accounts.reader = { login: 'R0001', name: '张三' };
-  accounts.reader.password = await addUser(['--kind', 'reader', '--card', 'R0001', '--name', '张三']);
-  accounts.admin = { login: 'admin', name: '管理员' };
-  accounts.admin.password = await addUser(['--kind', 'staff', '--role', 'admin', '--login', 'admin', '--name', '管理员']);
-  // A reader of its own for the password change, so the other tests keep theirs.
-  accounts.reader2 = { login: 'R0002', name: '李四' };
-  accounts.reader2.password = await addUser(['--kind', 'reader', '--card', 'R0002', '--name', '李四']);
-
-  server = await startServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  await startHarness(async () => {
+    accounts.reader = { login: 'R0001', name: '张三' };
+    accounts.reader.password = await addUser(['--kind', 'reader', '--card', 'R0001', '--name', '张三']);
+    accounts.admin = { login: 'admin', name: '管理员' };
+    accounts.admin.password = await addUser(['--kind', 'staff', '--role', 'admin', '--login', 'admin', '--name', '管理员']);
+    // A reader of its own for the password change, so the other tests keep theirs.
+    accounts.reader2 = { login: 'R0002', name: '李四' };
+    accounts.reader2.password = await addUser(['--kind', 'reader', '--card', 'R0002', '--name', '李四']);
+  });
 });
 
-after(async () => {
-  if (browser) await browser.close().catch(() => {});
-  await stopServer();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+after(stopHarness);
 
 serverTest('reader logs in at / on a phone, sees name and card; wrong password shows the error; logout returns to the form', async () => {
   const { context, page } = await openPage(PHONE);
   try {
-    await gotoLoginForm(page, server.base + '/');
+    await gotoLoginForm(page, h.server.base + '/');
     assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
     await shot(page, 'reader-login.png');
 
@@ -256,7 +92,7 @@ serverTest('reader logs in at / on a phone, sees name and card; wrong password s
 serverTest('admin logs in at /staff/ and sees name 管理员 and role admin', async () => {
   const { context, page } = await openPage(DESKTOP);
   try {
-    await gotoLoginForm(page, server.base + '/staff/');
+    await gotoLoginForm(page, h.server.base + '/staff/');
     await shot(page, 'staff-login.png');
     await submitLogin(page, accounts.admin.login, accounts.admin.password);
     await expectMePanel(page);
@@ -276,7 +112,7 @@ serverTest('admin logs in at /staff/ and sees name 管理员 and role admin', as
 serverTest('a reader who logs in at /staff/ is refused and logged out', async () => {
   const { context, page } = await openPage(DESKTOP);
   try {
-    await gotoLoginForm(page, server.base + '/staff/');
+    await gotoLoginForm(page, h.server.base + '/staff/');
     await submitLogin(page, accounts.reader.login, accounts.reader.password);
     await expectLoginError(page, STAFF_ONLY);
     assert.equal(await meStatus(page), 401, "the reader's session was ended");
@@ -294,11 +130,11 @@ serverTest('reader changes password at /: new password works, old one fails, oth
   const other = await openPage(PHONE);
   const { context, page } = await openPage(PHONE);
   try {
-    await gotoLoginForm(other.page, server.base + '/');
+    await gotoLoginForm(other.page, h.server.base + '/');
     await submitLogin(other.page, r.login, r.password);
     await expectMePanel(other.page);
 
-    await gotoLoginForm(page, server.base + '/');
+    await gotoLoginForm(page, h.server.base + '/');
     await submitLogin(page, r.login, r.password);
     await expectMePanel(page);
     assert.equal((await page.textContent('#me-name')).trim(), '李四');
@@ -350,7 +186,7 @@ serverTest('no Content-Security-Policy violations on / and /staff/', async () =>
   for (const { url, options, account } of pages) {
     const { context, page, cspMessages, pageErrors } = await openPage(options);
     try {
-      const resp = await gotoLoginForm(page, server.base + url);
+      const resp = await gotoLoginForm(page, h.server.base + url);
       const csp = resp.headers()['content-security-policy'] || '';
       assert.match(csp, /script-src 'self'/, `${url} is served with a CSP (got "${csp}")`);
       assert.doesNotMatch(csp, /unsafe-inline/, `${url} CSP allows no inline code`);

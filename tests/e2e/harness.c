@@ -355,3 +355,103 @@ long http_login(struct server *s, const char *login, const char *password, char 
 	http_result_free(&r);
 	return st;
 }
+
+/* Body source of a chunked part: the file, read as curl asks. */
+static size_t part_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+	return fread(buf, 1, size * nitems, arg);
+}
+
+static int part_seek(void *arg, curl_off_t offset, int origin)
+{
+	return fseek(arg, (long)offset, origin) ? CURL_SEEKFUNC_FAIL : CURL_SEEKFUNC_OK;
+}
+
+int http_upload(struct server *s, const char *path, const struct http_opts *o,
+                const struct http_part *parts, int nparts, bool chunked, struct http_result *r)
+{
+	static const struct http_opts none;
+	struct curl_slist *h = NULL;
+	struct buf b = {0};
+	char url[2048], line[512];
+	FILE *files[16] = {0};
+	curl_mime *mime;
+	CURLcode cc = CURLE_OK;
+	CURL *c;
+	int rc = 0;
+
+	if (!o)
+		o = &none;
+	memset(r, 0, sizeof(*r));
+	c = curl_easy_init();
+	if (!c || nparts > 16)
+		return -1;
+	mime = curl_mime_init(c);
+	for (int i = 0; i < nparts && rc == 0; i++) {
+		const struct http_part *p = &parts[i];
+		curl_mimepart *part = curl_mime_addpart(mime);
+		const char *fname = p->filename;
+
+		curl_mime_name(part, p->field ? p->field : "file");
+		if (p->path && !fname) {
+			fname = strrchr(p->path, '/');
+			fname = fname ? fname + 1 : p->path;
+		}
+		if (p->path && chunked) {
+			files[i] = fopen(p->path, "rb");
+			if (!files[i])
+				rc = -1;
+			else
+				curl_mime_data_cb(part, -1, part_read, part_seek, NULL, files[i]);
+		} else if (p->path) {
+			if (curl_mime_filedata(part, p->path) != CURLE_OK)
+				rc = -1;
+		} else {
+			curl_mime_data(part, p->data ? p->data : "", p->len);
+		}
+		if (fname) { /* a file part; without a name, a plain form field */
+			curl_mime_filename(part, fname);
+			curl_mime_type(part, "application/octet-stream");
+		}
+	}
+	snprintf(url, sizeof(url), "%s%s", s->base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->timeout_ms ? o->timeout_ms : 60000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (o->cookie)
+		curl_easy_setopt(c, CURLOPT_COOKIE, o->cookie);
+	if (o->origin) {
+		if (strcmp(o->origin, "auto") == 0)
+			snprintf(line, sizeof(line), "Origin: %s", s->base);
+		else
+			snprintf(line, sizeof(line), "Origin: %s", o->origin);
+		h = curl_slist_append(h, line);
+	}
+	h = curl_slist_append(h, "Expect:");
+	if (chunked)
+		h = curl_slist_append(h, "Transfer-Encoding: chunked");
+	for (int i = 0; i < 8 && o->headers[i]; i++)
+		h = curl_slist_append(h, o->headers[i]);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (rc == 0)
+		cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	curl_mime_free(mime);
+	for (int i = 0; i < 16; i++)
+		if (files[i])
+			fclose(files[i]);
+	r->body = b.p ? b.p : calloc(1, 1);
+	r->body_len = b.n;
+	if (rc == 0 && cc != CURLE_OK) {
+		fprintf(stderr, "curl upload %s: %s\n", path, curl_easy_strerror(cc));
+		rc = -1;
+	}
+	return rc;
+}

@@ -79,3 +79,23 @@ long http_login(struct server *s, const char *login, const char *password, char 
 		size_t n);
 
 #endif
+
+/* One part of a multipart/form-data upload. */
+struct http_part {
+	const char *field;    /* form field name; NULL = "file" */
+	const char *filename; /* file name as sent; NULL = the base name of path, or with data a
+	                         plain form field (no file name) */
+	const char *path;     /* send this file's contents ... */
+	const void *data;     /* ... or these bytes when path is NULL */
+	size_t len;
+};
+
+/*
+ * POST parts as multipart/form-data to s at path, with o's cookie, origin, extra headers and
+ * timeout (o->body and o->method are ignored). chunked: send the body without a length
+ * (Transfer-Encoding: chunked), as a client streaming an upload of unknown size does. Fills r
+ * like http_do (r->status is set even when the transfer failed half way, e.g. a refusal the
+ * server sent before it read the whole body). Returns 0, or -1 on a transport error.
+ */
+int http_upload(struct server *s, const char *path, const struct http_opts *o,
+                const struct http_part *parts, int nparts, bool chunked, struct http_result *r);

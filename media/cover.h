@@ -1,0 +1,50 @@
+#ifndef SHUXIANG_COVER_H
+#define SHUXIANG_COVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Cover images for e-books (and later posters): each cover is written as four files into a
+ * directory the caller owns — cover.jpg and cover.webp (fit within COVER_MAX_W × COVER_MAX_H,
+ * never upscaled) and thumb.jpg and thumb.webp (COVER_THUMB_W wide, for the kiosk waterfall)
+ * — and their pixel sizes are returned, because the kiosk lays out covers before they load.
+ * Decoding and encoding go through libavcodec/libswscale; generated covers through
+ * libavfilter's drawtext with a CJK font from Debian's fonts-noto-cjk.
+ */
+
+#define COVER_MAX_W 600
+#define COVER_MAX_H 900
+#define COVER_THUMB_W 300
+#define COVER_MAX_INPUT_PIXELS (8192 * 8192)
+
+struct cover_info {
+	int width, height;             /* cover.jpg / cover.webp */
+	int thumb_width, thumb_height; /* thumb.jpg / thumb.webp */
+};
+
+/*
+ * Decode an image held in memory (JPEG, PNG, GIF, WebP, BMP) and write the four files into dir.
+ * Errors: -EBADMSG (not a decodable image; err says so in Chinese), -E2BIG (more than
+ * COVER_MAX_INPUT_PIXELS), -EIO, -ENOMEM.
+ */
+int cover_from_image(const void *buf, size_t len, const char *dir, struct cover_info *out,
+                     char *err, size_t errlen);
+
+/*
+ * Same from pixels: rgba is width×height, 4 bytes per pixel in memory order B,G,R,A (cairo's
+ * CAIRO_FORMAT_ARGB32 on little-endian), stride bytes per row. Used for PDF first pages.
+ */
+int cover_from_bgra(const uint8_t *bgra, int width, int height, int stride, const char *dir,
+                    struct cover_info *out, char *err, size_t errlen);
+
+/*
+ * Draw a cover (COVER_MAX_W × COVER_MAX_H): title (wrapped over several lines, CJK aware) and
+ * author on a background of colour "#rrggbb" (NULL = a neutral colour), with libavfilter's
+ * drawtext and a CJK font found on the system (Noto Sans/Serif CJK). Writes the four files.
+ * Errors: -ENOENT (no CJK font installed), -EINVAL, -EIO, -ENOMEM.
+ */
+int cover_generate(const char *title, const char *author, const char *colour, const char *dir,
+                   struct cover_info *out, char *err, size_t errlen);
+
+#endif

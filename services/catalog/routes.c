@@ -1,0 +1,111 @@
+/* Resources: the public catalogue API (list, one), staff edits, and cover images. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "catalog/resource.h"
+
+#define LIST_MAX 100
+
+static const char *const kinds[] = {"ebook", "audiobook", "video"};
+
+static int h_list(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = ctx;
+	const char *kind = http_req_query(req, "kind"), *category = http_req_query(req, "category");
+	long long before = 0, limit = 30, next;
+	json_t *items;
+	struct db *db;
+	int rc;
+
+	if ((rc = http_query_int(req, resp, "cursor", 0, (long long)1 << 62, &before)) ||
+	    (rc = http_query_int(req, resp, "limit", 1, LIST_MAX, &limit)))
+		return rc;
+	if (kind) {
+		bool known = false;
+		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			known |= strcmp(kind, kinds[i]) == 0;
+		if (!known)
+			return resp_error(resp, 400, "bad_parameter",
+			                  "kind 应为 ebook、audiobook 或 video");
+	}
+	if (category && strlen(category) > 64)
+		return resp_error(resp, 400, "bad_parameter", "category 过长");
+	if ((rc = app_db(app, &db)) ||
+	    (rc = resource_list_json(db, before, kind, category, (int)limit, &items, &next)))
+		return rc;
+	return resp_json(resp, 200,
+	                 json_pack("{s:o,s:o}", "items", items, "next_cursor",
+	                           next ? json_sprintf("%lld", next) : json_null()));
+}
+
+static int h_one(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = ctx;
+	long long id;
+	json_t *r;
+	struct db *db;
+	int rc;
+
+	if ((rc = http_param_id(req, resp, "id", &id)) || (rc = app_db(app, &db)) ||
+	    (rc = resource_get_json(db, id, &r)))
+		return rc;
+	return resp_json(resp, 200, json_pack("{s:o}", "resource", r));
+}
+
+static int h_edit(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = ctx;
+	char msg[256] = "";
+	long long id;
+	json_t *edit, *r;
+	struct db *db;
+	int rc;
+
+	if ((rc = http_param_id(req, resp, "id", &id)) || (rc = http_req_json(req, resp, &edit)) ||
+	    (rc = app_db(app, &db)))
+		return rc;
+	rc = resource_update(db, id, edit, app->now(), req->who.account_id, msg, sizeof(msg));
+	if (rc == -EINVAL)
+		return resp_error(resp, 400, "bad_field", arena_strdup(req->arena, msg));
+	if (rc || (rc = resource_get_json(db, id, &r)))
+		return rc;
+	return resp_json(resp, 200, json_pack("{s:o}", "resource", r));
+}
+
+/* Covers are public (the kiosk and OPDS show them to anyone) and change only when the book is
+ * ingested again under a new id, so caches may keep them. */
+static int h_cover(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	static const char *const files[] = {"cover.jpg", "cover.webp", "thumb.jpg", "thumb.webp"};
+	struct app *app = ctx;
+	const char *file = http_req_param(req, "file");
+	char path[4096];
+	long long id;
+	bool known = false;
+	int rc, fd;
+
+	if ((rc = http_param_id(req, resp, "id", &id)))
+		return rc;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		known |= file && strcmp(file, files[i]) == 0;
+	if (!known)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s/media/%lld/cover/%s", app->cfg.data, id, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -ENOENT;
+	return http_send_file(req, resp, fd, NULL, http_mime_type(file), "public, max-age=86400");
+}
+
+const struct route catalog_routes[] = {
+    {HTTP_GET, "/api/v1/resources", h_list, 0, 0, 0},
+    {HTTP_GET, "/api/v1/resources/:id", h_one, 0, 0, 0},
+    {HTTP_PATCH, "/api/v1/staff/resources/:id", h_edit, GRANT_CATALOGUER | GRANT_CONTENT, 64 * 1024,
+     0},
+    {HTTP_GET, "/covers/:id/:file", h_cover, 0, 0, 0},
+};
+const size_t catalog_routes_count = sizeof(catalog_routes) / sizeof(catalog_routes[0]);

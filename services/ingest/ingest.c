@@ -1,0 +1,1100 @@
+/*
+ * Ingest: blob → resource. One function per source format builds the renditions in a staging
+ * directory; one transaction creates the row and renames the directory to DATA/media/<id>, so a
+ * reader never sees a half-made book and a crash leaves at most an orphan staging folder.
+ */
+#include "ingest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "bundle.h"
+#include "catalog/isbn.h"
+#include "catalog/resource.h"
+#include "cover.h"
+#include "epub.h"
+#include "fsutil.h"
+#include "log.h"
+#include "oplog.h"
+#include "pdf.h"
+#include "txt.h"
+
+#define BOOK_MAX_BYTES ((uint64_t)1 << 30)
+#define MANIFEST_NAME_CSV "manifest.csv"
+#define MANIFEST_NAME_JSON "manifest.json"
+
+/* ---------- what a file is ---------- */
+
+enum book_format { FMT_EPUB, FMT_PDF, FMT_TXT, FMT_NONE };
+
+/* A zip whose first entry is "mimetype" (or that holds META-INF/container.xml) is a book. */
+static bool zip_is_epub(const char *path)
+{
+	struct bundle_limits lim;
+	struct bundle *b;
+	struct bundle_entry e;
+	bool epub = false;
+	char err[64];
+
+	bundle_limits_default(&lim);
+	if (bundle_open(&b, path, &lim, err, sizeof(err)))
+		return false;
+	for (int i = 0; i < 8; i++) {
+		int rc = bundle_next(b, &e);
+		if (rc == 1 || (rc < 0 && rc != -EPERM))
+			break;
+		if (rc == 0 && (strcmp(e.name, "mimetype") == 0 ||
+		                strcmp(e.name, "META-INF/container.xml") == 0)) {
+			epub = true;
+			break;
+		}
+	}
+	bundle_close(b);
+	return epub;
+}
+
+static ssize_t read_head(const char *path, unsigned char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	r = read(fd, buf, n);
+	close(fd);
+	return r;
+}
+
+static enum book_format sniff_book(const char *path)
+{
+	unsigned char head[4096];
+	const char *charset;
+	ssize_t n = read_head(path, head, sizeof(head));
+
+	if (n <= 0)
+		return FMT_NONE;
+	if (n >= 5 && memcmp(head, "%PDF-", 5) == 0)
+		return FMT_PDF;
+	if (n >= 4 && memcmp(head, "PK\3\4", 4) == 0)
+		return zip_is_epub(path) ? FMT_EPUB : FMT_NONE;
+	/* cut the sample on a character boundary is not needed: detection tolerates a tail */
+	if (txt_detect(head, (size_t)n, &charset) == 0)
+		return FMT_TXT;
+	return FMT_NONE;
+}
+
+enum ingest_kind ingest_sniff_path(const char *path)
+{
+	unsigned char head[512];
+	ssize_t n = read_head(path, head, sizeof(head));
+
+	if (n >= 4 && memcmp(head, "PK\3\4", 4) == 0)
+		return zip_is_epub(path) ? INGEST_FILE : INGEST_BUNDLE;
+	if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b)
+		return INGEST_BUNDLE; /* gzip: a .tar.gz bundle */
+	if (n >= 262 && memcmp(head + 257, "ustar", 5) == 0)
+		return INGEST_BUNDLE;
+	return n > 0 ? INGEST_FILE : INGEST_UNKNOWN;
+}
+
+/* A path built from parts; false (and an empty string) when it does not fit. */
+static bool pathf(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool pathf(char *out, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	va_start(ap, fmt);
+	w = vsnprintf(out, n, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= n) {
+		out[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
+/* ---------- small helpers ---------- */
+
+static void outcome_fail(struct ingest_outcome *out, bool retry, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void outcome_fail(struct ingest_outcome *out, bool retry, const char *fmt, ...)
+{
+	va_list ap;
+
+	out->status = INGEST_FAILED;
+	out->retry = retry;
+	va_start(ap, fmt);
+	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* "三国演义.txt" → "三国演义" (the title of a file that names none). */
+static void title_from_name(const char *name, char *out, size_t n)
+{
+	const char *slash = strrchr(name, '/');
+	const char *base = slash ? slash + 1 : name;
+	const char *dot = strrchr(base, '.');
+	size_t l = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+
+	if (l >= n)
+		l = n - 1;
+	memcpy(out, base, l);
+	out[l] = '\0';
+}
+
+static long long file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+static int dir_bytes(const char *dir, long long *total)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	*total = 0;
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char p[4096];
+		if (de->d_name[0] == '.')
+			continue;
+		if (!pathf(p, sizeof(p), "%s/%s", dir, de->d_name))
+			continue;
+		*total += file_size(p);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* Length of the name separator at p (";", ",", "；", "，", "、", "/"), 0 if none: whole UTF-8
+ * sequences, never a byte inside a character. */
+static size_t separator_len(const char *p)
+{
+	static const char *const seps[] = {";", ",", "/", "；", "，", "、"};
+
+	for (size_t i = 0; i < sizeof(seps) / sizeof(seps[0]); i++)
+		if (strncmp(p, seps[i], strlen(seps[i])) == 0)
+			return strlen(seps[i]);
+	return 0;
+}
+
+/* Manifest values win over the file's own; split "张三; 李四" into authors. */
+static int apply_row(struct book_meta *m, const struct manifest_row *row)
+{
+	int rc = 0;
+
+	if (!row)
+		return 0;
+	if (row->title && *row->title)
+		rc = book_meta_set(&m->title, row->title, strlen(row->title), 500);
+	if (!rc && row->publisher && *row->publisher)
+		rc = book_meta_set(&m->publisher, row->publisher, strlen(row->publisher), 200);
+	if (!rc && row->language && *row->language)
+		rc = book_meta_set(&m->language, row->language, strlen(row->language), 35);
+	if (!rc && row->description && *row->description)
+		rc = book_meta_set(&m->description, row->description, strlen(row->description),
+		                   8000);
+	if (!rc && row->authors && *row->authors) {
+		const char *p = row->authors;
+		for (int i = 0; i < m->nauthors; i++)
+			free(m->authors[i].name);
+		m->nauthors = 0;
+		while (*p && !rc) {
+			size_t l = 0, sep = 0;
+			while (p[l] && !(sep = separator_len(p + l)))
+				l++;
+			rc = book_meta_add_author(m, p, l, "aut");
+			p += l + sep;
+		}
+	}
+	return rc;
+}
+
+/* What a manifest row asks that is not metadata: checked before any work, so that a bad row
+ * fails alone with a reason staff can fix. */
+struct row_terms {
+	char isbn[ISBN13_SIZE];
+	bool has_isbn;
+	long long category_id;
+	char colour[8];
+	const char *licence_model;
+	long long licence_count;
+	long long loan_days;
+	const char *kiosk_month;
+	const char *clc;
+};
+
+static int row_check(struct db *db, const struct manifest_row *row, struct row_terms *t,
+                     struct ingest_outcome *out)
+{
+	memset(t, 0, sizeof(*t));
+	t->licence_count = -1;
+	if (!row)
+		return 0;
+	if (row->isbn && *row->isbn) {
+		if (isbn_normalize(row->isbn, t->isbn)) {
+			outcome_fail(out, false, "ISBN「%.40s」无效（校验位错误或位数不对）",
+			             row->isbn);
+			return -EINVAL;
+		}
+		t->has_isbn = true;
+	}
+	if (row->category && *row->category &&
+	    category_find(db, row->category, &t->category_id, t->colour)) {
+		outcome_fail(out, false,
+		             "分类「%.60s」不存在（可用：小说、名著、社科人文、少儿、历史、"
+		             "经管、励志、生活、科普、艺术、文化视频、有声读物）",
+		             row->category);
+		return -EINVAL;
+	}
+	if (row->licence && *row->licence) {
+		char model[16] = "";
+		long long n = -1;
+		int got = sscanf(row->licence, "%15[a-z] %lld", model, &n);
+		if (got < 1 ||
+		    (strcmp(model, "open") && strcmp(model, "copies") &&
+		     strcmp(model, "concurrent") && strcmp(model, "metered")) ||
+		    (got == 2 && (n < 0 || n > 1000000)) ||
+		    ((strcmp(model, "copies") == 0 || strcmp(model, "metered") == 0) && n < 1)) {
+			outcome_fail(
+			    out, false,
+			    "许可「%.40s」无效（应为 open、copies N、concurrent N 或 metered N）",
+			    row->licence);
+			return -EINVAL;
+		}
+		t->licence_model = strcmp(model, "open") == 0         ? "open"
+		                   : strcmp(model, "copies") == 0     ? "copies"
+		                   : strcmp(model, "concurrent") == 0 ? "concurrent"
+		                                                      : "metered";
+		t->licence_count = got == 2 ? n : -1;
+	}
+	if (row->loan_days && *row->loan_days) {
+		char *end;
+		long long d = strtoll(row->loan_days, &end, 10);
+		if (*end || d < 1 || d > 365) {
+			outcome_fail(out, false, "借期「%.20s」无效（应为 1–365 天）",
+			             row->loan_days);
+			return -EINVAL;
+		}
+		t->loan_days = d;
+	}
+	if (row->kiosk_month && *row->kiosk_month) {
+		const char *s = row->kiosk_month;
+		if (strlen(s) != 7 || s[4] != '-' || strspn(s, "0123456789") != 4 ||
+		    strspn(s + 5, "0123456789") != 2) {
+			outcome_fail(out, false, "上架月份「%.20s」无效（应为 YYYY-MM）", s);
+			return -EINVAL;
+		}
+		t->kiosk_month = s;
+	}
+	if (row->clc && *row->clc)
+		t->clc = row->clc;
+	return 0;
+}
+
+/* ---------- renditions ---------- */
+
+struct built {
+	struct book_meta meta;
+	struct passage_list passages;
+	enum book_format fmt;
+	int pages, chapters;
+	struct cover_info cover;
+	bool have_cover, cover_generated;
+	long long epub_bytes;
+};
+
+static void built_release(struct built *b)
+{
+	book_meta_release(&b->meta);
+	passage_list_release(&b->passages);
+}
+
+/* book.json beside the unpacked files: the map from the book's paths to ours, the spine and
+ * the table of contents, for the reader and the content server. */
+static int write_book_json(const struct epub_book *book, const char *dir)
+{
+	json_t *files = json_object(), *spine = json_array(), *toc = json_array(), *root;
+	char path[4096];
+	int rc;
+
+	for (size_t i = 0; i < book->nfiles; i++)
+		json_object_set_new(files, book->files[i].path,
+		                    json_pack("{s:s,s:s,s:I}", "file", book->files[i].stored,
+		                              "type", book->files[i].media_type, "bytes",
+		                              (json_int_t)book->files[i].size));
+	for (size_t i = 0; i < book->nspine; i++)
+		json_array_append_new(spine, json_string(book->spine[i]));
+	for (size_t i = 0; i < book->ntoc; i++)
+		json_array_append_new(toc, json_pack("{s:s,s:s,s:i}", "title", book->toc[i].title,
+		                                     "href", book->toc[i].href, "depth",
+		                                     book->toc[i].depth));
+	root = json_pack(
+	    "{s:s,s:s,s:o,s:b,s:b,s:o,s:o,s:o}", "version", book->version, "opf", book->opf_path,
+	    "cover", book->cover_path ? json_string(book->cover_path) : json_null(), "rtl",
+	    book->rtl, "scripts", book->has_scripts, "spine", spine, "toc", toc, "files", files);
+	if (!root)
+		return -ENOMEM;
+	pathf(path, sizeof(path), "%s/book.json", dir);
+	rc = json_dump_file(root, path, JSON_COMPACT) ? -EIO : 0;
+	json_decref(root);
+	return rc;
+}
+
+static int read_file_mem(const char *path, size_t max, char **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+
+	*out = NULL;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || (uint64_t)st.st_size > max) {
+		close(fd);
+		return -EFBIG;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+/* An EPUB (uploaded, or written from a TXT) → tmp/epub + metadata + passages + its cover. */
+static int build_epub(const char *src, const char *tmp, struct built *b, struct ingest_outcome *out)
+{
+	struct epub_book book;
+	char dir[4096], err[256];
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s/epub", tmp);
+	if (mkdir(dir, 0750)) {
+		outcome_fail(out, true, "无法创建临时目录");
+		return -EIO;
+	}
+	rc = epub_read(src, dir, NULL, &book, err, sizeof(err));
+	if (rc) {
+		outcome_fail(out, rc == -EIO, "%s", err[0] ? err : "EPUB 无法读取");
+		epub_book_release(&book);
+		return rc;
+	}
+	if ((rc = write_book_json(&book, dir))) {
+		outcome_fail(out, true, "无法写入 book.json");
+		epub_book_release(&book);
+		return rc;
+	}
+	b->meta = book.meta;
+	memset(&book.meta, 0, sizeof(book.meta));
+	b->passages = book.passages;
+	memset(&book.passages, 0, sizeof(book.passages));
+	b->chapters = (int)epub_chapter_count(&book);
+	dir_bytes(dir, &b->epub_bytes);
+	if (book.cover_path) {
+		const char *stored = epub_stored_name(&book, book.cover_path);
+		char cpath[4096], cdir[4096];
+		char *img = NULL;
+		size_t len = 0;
+
+		pathf(cpath, sizeof(cpath), "%s/%s", dir, stored);
+		snprintf(cdir, sizeof(cdir), "%s/cover", tmp);
+		if (stored && read_file_mem(cpath, 64u << 20, &img, &len) == 0 &&
+		    mkdir(cdir, 0750) == 0 &&
+		    cover_from_image(img, len, cdir, &b->cover, err, sizeof(err)) == 0)
+			b->have_cover = true;
+		else
+			fs_remove_tree(cdir); /* a broken cover image: a drawn one replaces it */
+		free(img);
+	}
+	epub_book_release(&book);
+	return 0;
+}
+
+static int build_pdf(const char *src, const char *tmp, struct built *b, struct ingest_outcome *out)
+{
+	struct pdf_doc *d = NULL;
+	char err[256], dir[4096], dst[4096];
+	int rc;
+
+	rc = pdf_open(&d, src, err, sizeof(err));
+	if (rc) {
+		outcome_fail(out, false, "%s", err[0] ? err : "PDF 无法打开");
+		return rc;
+	}
+	b->pages = pdf_page_count(d);
+	if ((rc = pdf_meta(d, &b->meta)) || (rc = pdf_passages(d, 0, &b->passages))) {
+		outcome_fail(out, true, "PDF 读取失败（内存不足）");
+		goto out;
+	}
+	snprintf(dir, sizeof(dir), "%s/cover", tmp);
+	if (mkdir(dir, 0750) == 0 && pdf_render_cover(d, 0, dir, &b->cover, err, sizeof(err)) == 0)
+		b->have_cover = true;
+	else
+		fs_remove_tree(dir);
+	/* The PDF itself is the rendition pdf.js reads: a hard link to the immutable blob. */
+	snprintf(dir, sizeof(dir), "%s/pdf", tmp);
+	pathf(dst, sizeof(dst), "%s/book.pdf", dir);
+	if (mkdir(dir, 0750) || (link(src, dst) && fs_copy_file(src, dst, 0640))) {
+		outcome_fail(out, true, "无法写入 PDF 副本");
+		rc = -EIO;
+	}
+out:
+	pdf_close(d);
+	return rc;
+}
+
+static int build_txt(const char *src, const char *tmp, const char *hex, const char *title,
+                     const struct manifest_row *row, struct ingest_ctx *x, struct built *b,
+                     struct ingest_outcome *out)
+{
+	struct txt_epub_opts opts = {0};
+	struct txt_epub_result res = {0};
+	char epub[4096], ident[96], err[256];
+	int rc;
+
+	snprintf(epub, sizeof(epub), "%s/txt.epub", tmp);
+	snprintf(ident, sizeof(ident), "urn:sha256:%s", hex);
+	opts.title = row && row->title && *row->title ? row->title : title;
+	opts.author = row && row->authors && *row->authors ? row->authors : NULL;
+	opts.language = row && row->language && *row->language ? row->language : NULL;
+	opts.identifier = ident;
+	opts.modified = x->app->now();
+	rc = txt_to_epub(src, epub, 256u << 20, &opts, &res, err, sizeof(err));
+	txt_epub_result_release(&res);
+	if (rc) {
+		outcome_fail(out, rc == -EIO || rc == -ENOMEM, "%s",
+		             err[0] ? err : "TXT 无法转换为 EPUB");
+		return rc;
+	}
+	rc = build_epub(epub, tmp, b, out);
+	return rc;
+}
+
+/* ---------- one file ---------- */
+
+static void media_path(struct app *app, long long id, char *out, size_t n)
+{
+	snprintf(out, n, "%s/media/%lld", app->cfg.data, id);
+}
+
+int ingest_blob(struct ingest_ctx *x, const char *hex, const char *name,
+                const struct manifest_row *row, struct ingest_outcome *out)
+{
+	struct app *app = x->app;
+	struct built b = {0};
+	struct row_terms terms;
+	struct resource_new rn = {0};
+	struct resource_rendition rend[3];
+	char src[4096], tmp[4096], dst[4096], title[512], err[256], *found_title = NULL;
+	int nrend = 0, rc;
+	long long id = 0;
+	struct db *db;
+	bool in_txn = false;
+
+	memset(out, 0, sizeof(*out));
+	tmp[0] = '\0';
+	if ((rc = app_db(app, &db))) {
+		outcome_fail(out, true, "数据库暂时不可用");
+		return 0;
+	}
+	if (resource_find_by_blob(db, hex, &out->resource_id, &found_title) == 0) {
+		out->status = INGEST_DUPLICATE;
+		snprintf(out->title, sizeof(out->title), "%s", found_title ? found_title : "");
+		free(found_title);
+		return 0;
+	}
+	if (row_check(db, row, &terms, out))
+		return 0;
+	if ((rc = blob_path(app->blobs, hex, src, sizeof(src))) || access(src, R_OK)) {
+		outcome_fail(out, false, "上传的文件已不存在（请重新上传）");
+		return 0;
+	}
+	title_from_name(name, title, sizeof(title));
+	snprintf(tmp, sizeof(tmp), "%s/staging/ingest-XXXXXX", app->cfg.data);
+	if (!mkdtemp(tmp)) {
+		tmp[0] = '\0';
+		outcome_fail(out, true, "无法创建临时目录（磁盘已满？）");
+		return 0;
+	}
+	b.fmt = sniff_book(src);
+	switch (b.fmt) {
+	case FMT_EPUB:
+		rc = build_epub(src, tmp, &b, out);
+		break;
+	case FMT_PDF:
+		rc = build_pdf(src, tmp, &b, out);
+		break;
+	case FMT_TXT:
+		rc = build_txt(src, tmp, hex, title, row, x, &b, out);
+		break;
+	default:
+		if (file_size(src) == 0)
+			outcome_fail(out, false, "文件是空的");
+		else
+			outcome_fail(out, false,
+			             "不支持的文件类型：内容既不是 EPUB、PDF，也不是文本");
+		rc = -EBADMSG;
+	}
+	if (rc)
+		goto out;
+	if (x->job && !x->in_bundle && job_progress(x->job, 80) == -ECANCELED) {
+		rc = -ECANCELED;
+		goto out;
+	}
+	if ((rc = apply_row(&b.meta, row))) {
+		outcome_fail(out, true, "内存不足");
+		goto out;
+	}
+	if (!b.meta.title && (rc = book_meta_set(&b.meta.title, title, strlen(title), 500)))
+		goto out;
+	if (!b.meta.title) {
+		rc = book_meta_set(&b.meta.title, "未命名", strlen("未命名"), 500);
+		if (rc)
+			goto out;
+	}
+	if (!b.have_cover) {
+		char dir[4096];
+		snprintf(dir, sizeof(dir), "%s/cover", tmp);
+		fs_remove_tree(dir);
+		if (mkdir(dir, 0750) == 0 &&
+		    cover_generate(b.meta.title, b.meta.nauthors ? b.meta.authors[0].name : NULL,
+		                   terms.colour[0] ? terms.colour : NULL, dir, &b.cover, err,
+		                   sizeof(err)) == 0) {
+			b.have_cover = b.cover_generated = true;
+		} else {
+			log_warn("ingest cover_generate failed blob=%.12s reason=\"%s\"", hex, err);
+			fs_remove_tree(dir);
+		}
+	}
+	/* An ISBN the book states is kept only when it is valid; the manifest's was checked. */
+	if (!terms.has_isbn && b.meta.isbn && isbn_normalize(b.meta.isbn, terms.isbn) == 0)
+		terms.has_isbn = true;
+
+	rn.kind = "ebook";
+	rn.format = b.fmt == FMT_EPUB ? "epub" : b.fmt == FMT_PDF ? "pdf" : "txt";
+	rn.meta = &b.meta;
+	rn.isbn13 = terms.has_isbn ? terms.isbn : NULL;
+	rn.clc = terms.clc;
+	rn.category_id = terms.category_id;
+	rn.licence_model = terms.licence_model;
+	rn.licence_count = terms.licence_count;
+	rn.licence_loan_days = terms.loan_days;
+	rn.kiosk_month = terms.kiosk_month;
+	rn.source_blob = hex;
+	rn.source_name = name;
+	rn.source_bytes = file_size(src);
+	if (b.have_cover) {
+		rn.cover_width = b.cover.width;
+		rn.cover_height = b.cover.height;
+		rn.thumb_width = b.cover.thumb_width;
+		rn.thumb_height = b.cover.thumb_height;
+		rn.cover_generated = b.cover_generated;
+		rend[nrend++] = (struct resource_rendition){"cover", "image/jpeg", "cover", 0};
+	}
+	if (b.fmt == FMT_PDF)
+		rend[nrend++] = (struct resource_rendition){"pdf", "application/pdf",
+		                                            "pdf/book.pdf", rn.source_bytes};
+	else
+		rend[nrend++] = (struct resource_rendition){"epub", "application/epub+zip", "epub",
+		                                            b.epub_bytes};
+	rn.pages = b.pages;
+	rn.chapters = b.chapters;
+	rn.job_id = x->job_id;
+	rn.created_by = x->account_id;
+
+	if ((rc = db_begin(db))) {
+		outcome_fail(out, true, "数据库繁忙，请稍后重试");
+		goto out;
+	}
+	in_txn = true;
+	rc = resource_insert(db, &rn, rend, nrend, &b.passages, app->now(), &id);
+	if (rc == -EEXIST) { /* the same file finished in another job meanwhile */
+		db_rollback(db);
+		in_txn = false;
+		out->status = INGEST_DUPLICATE;
+		if (resource_find_by_blob(db, hex, &out->resource_id, &found_title) == 0) {
+			snprintf(out->title, sizeof(out->title), "%s",
+			         found_title ? found_title : "");
+			free(found_title);
+		}
+		rc = 0;
+		goto out;
+	}
+	if (rc) {
+		outcome_fail(out, true, "保存资源失败（数据库错误 %d）", rc);
+		goto out;
+	}
+	{
+		struct oplog_entry e = {.op_code = "RESOURCE_INGEST",
+		                        .at = app->now(),
+		                        .staff_id = x->account_id,
+		                        .resource_id = id};
+		if ((rc = oplog_write(db, &e))) {
+			outcome_fail(out, true, "保存资源失败（日志）");
+			goto out;
+		}
+	}
+	media_path(app, id, dst, sizeof(dst));
+	/* A folder left by a crash between rename and commit has no row: it is ours to replace. */
+	fs_remove_tree(dst);
+	if (rename(tmp, dst)) {
+		outcome_fail(out, true, "无法移动渲染文件到媒体目录");
+		rc = -EIO;
+		goto out;
+	}
+	tmp[0] = '\0';
+	if ((rc = db_commit(db))) {
+		fs_remove_tree(dst);
+		outcome_fail(out, true, "保存资源失败（提交）");
+		goto out;
+	}
+	in_txn = false;
+	out->status = INGEST_OK;
+	out->resource_id = id;
+	snprintf(out->title, sizeof(out->title), "%s", b.meta.title);
+out:
+	if (in_txn)
+		db_rollback(db);
+	if (tmp[0])
+		fs_remove_tree(tmp);
+	built_release(&b);
+	if (rc == -ECANCELED)
+		return rc;
+	if (rc && out->status != INGEST_FAILED)
+		outcome_fail(out, false, "处理失败（错误 %d）", rc);
+	return 0;
+}
+
+/* ---------- bundles ---------- */
+
+static bool is_book_name(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	return dot && (strcasecmp(dot, ".epub") == 0 || strcasecmp(dot, ".txt") == 0 ||
+	               strcasecmp(dot, ".pdf") == 0);
+}
+
+static bool is_manifest(const char *name, bool *json, size_t *prefix)
+{
+	const char *slash = strrchr(name, '/');
+	const char *base = slash ? slash + 1 : name;
+
+	/* at the top, or in the bundle's single top folder */
+	if (slash && strchr(name, '/') != slash)
+		return false;
+	*prefix = slash ? (size_t)(slash - name + 1) : 0;
+	if (strcasecmp(base, MANIFEST_NAME_CSV) == 0) {
+		*json = false;
+		return true;
+	}
+	if (strcasecmp(base, MANIFEST_NAME_JSON) == 0) {
+		*json = true;
+		return true;
+	}
+	return false;
+}
+
+/* A manifest's path for a file: "./books\\a.epub" → "books/a.epub", relative to the folder
+ * that holds the manifest. */
+static void norm_manifest_path(const char *in, const char *prefix, size_t plen, char *out, size_t n)
+{
+	size_t o = 0;
+
+	if (plen && plen < n) {
+		memcpy(out, prefix, plen);
+		o = plen;
+	}
+	while (in[0] == '.' && (in[1] == '/' || in[1] == '\\'))
+		in += 2;
+	while (*in == '/')
+		in++;
+	for (; *in && o + 1 < n; in++) {
+		char c = *in == '\\' ? '/' : *in;
+		if (c == '/' && o && out[o - 1] == '/')
+			continue;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+}
+
+struct bundle_row {
+	const struct manifest_row *row; /* NULL: a book file the manifest does not name */
+	char file[1100];
+	int line;
+	bool seen;
+	struct ingest_outcome oc;
+};
+
+static json_t *report_row(const struct bundle_row *r)
+{
+	const char *status = r->oc.status == INGEST_OK          ? "ok"
+	                     : r->oc.status == INGEST_DUPLICATE ? "duplicate"
+	                                                        : "failed";
+	json_t *res =
+	    r->oc.resource_id
+	        ? json_pack("{s:I,s:s}", "id", (json_int_t)r->oc.resource_id, "title", r->oc.title)
+	        : json_null();
+
+	return json_pack("{s:o,s:s,s:s,s:o,s:o}", "line",
+	                 r->line ? json_integer(r->line) : json_null(), "file", r->file, "status",
+	                 status, "reason",
+	                 r->oc.status == INGEST_FAILED ? json_string(r->oc.reason) : json_null(),
+	                 "resource", res ? res : json_null());
+}
+
+static int add_refused(json_t **list, const char *why)
+{
+	if (!*list && !(*list = json_array()))
+		return -ENOMEM;
+	if (json_array_size(*list) >= 1000)
+		return 0; /* the count is what matters past this */
+	json_t *s = json_string(why);
+
+	if (!s)
+		s = json_string("不安全的条目，已拒绝");
+	return json_array_append_new(*list, s) ? -ENOMEM : 0;
+}
+
+static int extract_and_ingest(struct ingest_ctx *x, struct bundle *bd, struct bundle_row *r,
+                              const char *name)
+{
+	struct app *app = x->app;
+	char path[4096], hex[BLOB_HEX_SIZE];
+	uint64_t written = 0;
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/staging/entry-XXXXXX", app->cfg.data);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		outcome_fail(&r->oc, true, "无法创建临时文件（磁盘已满？）");
+		return 0;
+	}
+	rc = bundle_extract_fd(bd, fd, &written);
+	if (rc) {
+		close(fd);
+		unlink(path);
+		outcome_fail(&r->oc, false, "%s", bundle_errmsg(bd));
+		/* a bomb or a damaged archive: the rest of the archive cannot be trusted */
+		return rc == -EFBIG ? 0 : rc;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0 || (rc = blob_put_fd(app->blobs, fd, hex, NULL))) {
+		close(fd);
+		unlink(path);
+		outcome_fail(&r->oc, true, "无法保存文件（磁盘已满？）");
+		return 0;
+	}
+	close(fd);
+	unlink(path);
+	return ingest_blob(x, hex, name, r->row, &r->oc);
+}
+
+int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_t **report,
+                  char *reason, size_t reasonlen)
+{
+	struct app *app = x->app;
+	struct bundle_limits lim;
+	struct bundle *bd = NULL;
+	struct bundle_entry e;
+	struct manifest man = {0};
+	struct bundle_row *rows = NULL;
+	size_t nrows = 0, cap = 0, done = 0, prefix = 0;
+	char src[4096], err[256], prefix_s[1100] = "";
+	char *mbuf = NULL;
+	bool mjson = false, have_manifest = false;
+	int rc;
+	json_t *arr = NULL, *refused = NULL;
+	int counts[3] = {0, 0, 0};
+
+	*report = NULL;
+	bundle_limits_default(&lim);
+	if ((rc = blob_path(app->blobs, hex, src, sizeof(src))))
+		return rc;
+	/* Pass 1: the manifest and the names of the book files (no data read). */
+	if ((rc = bundle_open(&bd, src, &lim, err, sizeof(err)))) {
+		snprintf(reason, reasonlen, "%s", err);
+		return rc;
+	}
+	while ((rc = bundle_next(bd, &e)) != 1) {
+		if (rc == -EPERM)
+			continue; /* an unsafe name is refused, the bundle goes on */
+		if (rc < 0) {
+			snprintf(reason, reasonlen, "%s", bundle_errmsg(bd));
+			goto out;
+		}
+		if (!have_manifest && is_manifest(e.name, &mjson, &prefix)) {
+			size_t len;
+			if ((rc = bundle_read_mem(bd, MANIFEST_MAX_BYTES, &mbuf, &len))) {
+				snprintf(reason, reasonlen, "%s", bundle_errmsg(bd));
+				goto out;
+			}
+			snprintf(prefix_s, sizeof(prefix_s), "%.*s", (int)prefix, e.name);
+			if ((rc = manifest_parse(mbuf, len, mjson, &man, err, sizeof(err)))) {
+				snprintf(reason, reasonlen, "%s", err);
+				goto out;
+			}
+			have_manifest = true;
+			continue;
+		}
+		if (!is_book_name(e.name))
+			continue;
+		if (nrows == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct bundle_row *nr = realloc(rows, nc * sizeof(*nr));
+			if (!nr) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			rows = nr;
+			cap = nc;
+		}
+		memset(&rows[nrows], 0, sizeof(rows[0]));
+		snprintf(rows[nrows].file, sizeof(rows[0].file), "%s", e.name);
+		nrows++;
+	}
+	bundle_close(bd);
+	bd = NULL;
+
+	/* Rows: the manifest's, in its order, then the book files it does not name. */
+	{
+		size_t nfiles = nrows;
+		struct bundle_row *files = rows;
+		size_t total = man.n + nfiles;
+
+		rows = calloc(total ? total : 1, sizeof(*rows));
+		if (!rows) {
+			rows = files;
+			rc = -ENOMEM;
+			goto out;
+		}
+		nrows = 0;
+		for (size_t i = 0; i < man.n; i++) {
+			struct bundle_row *r = &rows[nrows++];
+			r->row = &man.rows[i];
+			r->line = man.rows[i].line;
+			norm_manifest_path(man.rows[i].file ? man.rows[i].file : "", prefix_s,
+			                   strlen(prefix_s), r->file, sizeof(r->file));
+		}
+		for (size_t f = 0; f < nfiles; f++) {
+			bool named = false;
+			for (size_t i = 0; i < man.n && !named; i++)
+				named = strcmp(rows[i].file, files[f].file) == 0;
+			if (!named)
+				rows[nrows++] = files[f];
+		}
+		free(files);
+	}
+	if (!nrows) {
+		snprintf(reason, reasonlen, "批量包中没有 EPUB、TXT 或 PDF 文件，也没有 manifest");
+		rc = -EBADMSG;
+		goto out;
+	}
+
+	/* Pass 2: each named file is extracted to staging, stored, ingested. */
+	if ((rc = bundle_open(&bd, src, &lim, err, sizeof(err)))) {
+		snprintf(reason, reasonlen, "%s", err);
+		goto out;
+	}
+	while ((rc = bundle_next(bd, &e)) != 1) {
+		if (rc == -EPERM) {
+			/* refused, never written: staff see it in the report */
+			if ((rc = add_refused(&refused, bundle_errmsg(bd))))
+				goto out;
+			continue;
+		}
+		if (rc < 0) {
+			snprintf(reason, reasonlen, "%s", bundle_errmsg(bd));
+			goto out;
+		}
+		for (size_t i = 0; i < nrows; i++) {
+			struct bundle_row *r = &rows[i];
+			if (r->seen || strcmp(r->file, e.name))
+				continue;
+			r->seen = true;
+			rc = extract_and_ingest(x, bd, r, e.name);
+			if (rc == -ECANCELED)
+				goto out;
+			if (rc) {
+				snprintf(reason, reasonlen, "%s", bundle_errmsg(bd));
+				goto out;
+			}
+			done++;
+			if (x->job &&
+			    job_progress(x->job, (int)(done * 99 / nrows)) == -ECANCELED) {
+				rc = -ECANCELED;
+				goto out;
+			}
+			break; /* the same file named twice: the first row gets it */
+		}
+	}
+	rc = 0;
+	arr = json_array();
+	for (size_t i = 0; i < nrows; i++) {
+		if (!rows[i].seen)
+			outcome_fail(&rows[i].oc, false, "压缩包中没有 manifest 所列的文件「%s」",
+			             rows[i].file);
+		counts[rows[i].oc.status]++;
+		json_array_append_new(arr, report_row(&rows[i]));
+	}
+	for (size_t i = 0; refused && i < json_array_size(refused); i++) {
+		counts[INGEST_FAILED]++;
+		json_array_append_new(arr,
+		                      json_pack("{s:n,s:s,s:s,s:O,s:n}", "line", "file",
+		                                "（不安全的条目）", "status", "failed", "reason",
+		                                json_array_get(refused, i), "resource"));
+	}
+	*report = json_pack("{s:s,s:o,s:{s:i,s:i,s:i}}", "name", name, "rows", arr, "counts", "ok",
+	                    counts[INGEST_OK], "duplicate", counts[INGEST_DUPLICATE], "failed",
+	                    counts[INGEST_FAILED]);
+	if (!*report)
+		rc = -ENOMEM;
+out:
+	if (rc && rc != -ECANCELED && reason[0]) {
+		/* what came in before the stop stays, and staff must know it did */
+		size_t l = strlen(reason), okc = 0;
+		for (size_t i = 0; i < nrows; i++)
+			okc += rows[i].seen && rows[i].oc.status == INGEST_OK;
+		if (okc)
+			snprintf(reason + l, reasonlen - l, "（此前已导入 %zu 本）", okc);
+	}
+	json_decref(refused);
+	bundle_close(bd);
+	manifest_release(&man);
+	free(mbuf);
+	free(rows);
+	return rc;
+}
+
+/* ---------- start-up ---------- */
+
+int ingest_sweep_staging(struct app *app, int *removed)
+{
+	char dir[4096];
+	struct dirent *de;
+	DIR *d;
+
+	*removed = 0;
+	if (!pathf(dir, sizeof(dir), "%s/staging", app->cfg.data) || !(d = opendir(dir)))
+		return -errno;
+	while ((de = readdir(d))) {
+		char p[4096 + 256];
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (!pathf(p, sizeof(p), "%s/%s", dir, de->d_name))
+			continue;
+		if (fs_remove_tree(p) == 0)
+			(*removed)++;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* ---------- job kinds ---------- */
+
+static int payload_blob(struct job_ctx *job, const char **hex, const char **name)
+{
+	json_t *p = job_payload(job);
+
+	if (!p || json_unpack(p, "{s:s,s:s}", "blob", hex, "name", name)) {
+		job_set_error(job, false, "任务参数无效");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int job_ingest(void *ctx, struct job_ctx *job)
+{
+	struct ingest_ctx x = {.app = ctx, .job = job, .job_id = job_id(job)};
+	struct ingest_outcome oc;
+	const char *hex, *name;
+	json_t *res;
+	char *text;
+	int rc;
+
+	if ((rc = payload_blob(job, &hex, &name)))
+		return rc;
+	{
+		json_t *by = json_object_get(job_payload(job), "account");
+		x.account_id = json_is_integer(by) ? json_integer_value(by) : 0;
+	}
+	if ((rc = ingest_blob(&x, hex, name, NULL, &oc)))
+		return rc;
+	if (oc.status == INGEST_FAILED) {
+		job_set_error(job, oc.retry, "%s", oc.reason);
+		return -EBADMSG;
+	}
+	res = json_pack("{s:s,s:s,s:{s:I,s:s}}", "name", name, "status",
+	                oc.status == INGEST_OK ? "ok" : "duplicate", "resource", "id",
+	                (json_int_t)oc.resource_id, "title", oc.title);
+	text = res ? json_dumps(res, JSON_COMPACT) : NULL;
+	json_decref(res);
+	if (!text)
+		return -ENOMEM;
+	job_set_result(job, text);
+	free(text);
+	log_info("ingest job=%lld status=%s resource=%lld", x.job_id,
+	         oc.status == INGEST_OK ? "ok" : "duplicate", oc.resource_id);
+	return 0;
+}
+
+static int job_bundle(void *ctx, struct job_ctx *job)
+{
+	struct ingest_ctx x = {.app = ctx, .job = job, .job_id = job_id(job), .in_bundle = true};
+	const char *hex, *name;
+	json_t *report = NULL;
+	char reason[512] = "", *text;
+	int rc;
+
+	if ((rc = payload_blob(job, &hex, &name)))
+		return rc;
+	{
+		json_t *by = json_object_get(job_payload(job), "account");
+		x.account_id = json_is_integer(by) ? json_integer_value(by) : 0;
+	}
+	rc = ingest_bundle(&x, hex, name, &report, reason, sizeof(reason));
+	if (rc == -ECANCELED)
+		return rc;
+	if (rc) {
+		job_set_error(job, rc == -ENOMEM || rc == -EIO, "%s",
+		              reason[0] ? reason : "批量包无法读取");
+		return rc;
+	}
+	text = json_dumps(report, JSON_COMPACT);
+	json_decref(report);
+	if (!text)
+		return -ENOMEM;
+	job_set_result(job, text);
+	free(text);
+	return 0;
+}
+
+const struct job_kind ingest_job_kinds[] = {
+    {"ingest", job_ingest},
+    {"bundle", job_bundle},
+};
+const int ingest_job_kinds_count = 2;
