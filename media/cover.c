@@ -1,10 +1,15 @@
 /*
- * Covers: one decode (libavcodec), one downscale to BGRA (libswscale), then per size a full-range
- * YUV frame for JPEG and a limited-range one for WebP (each format's own convention, so colours
- * survive). Generated covers come out of a libavfilter graph built filter by filter with
- * av_opt_set: untrusted titles never pass through the filter-graph parser.
+ * Covers: one decode (libavcodec), one downscale (libswscale) to full-range YUV 4:2:0 for the
+ * JPEG, a same-size conversion to studio range for the WebP (each format's own convention, so
+ * colours survive), and the thumbnail scaled from the cover. Generated covers come out of a
+ * libavfilter graph built filter by filter with av_opt_set: untrusted titles never pass
+ * through the filter-graph parser.
  *
  * Everything lives on the stack or in per-call contexts: several ingest jobs call this at once.
+ *
+ * Past 1,000 lines because the generated covers' text layout (UTF-8, CJK line breaking, width
+ * estimates) belongs with the one drawtext graph that uses it, and all three entry points
+ * share the decode-scale-encode tail below.
  */
 #include "cover.h"
 
@@ -69,6 +74,11 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+static uint32_t le24(const uint8_t *p)
+{
+	return (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
 static uint32_t le32(const uint8_t *p)
 {
 	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
@@ -118,8 +128,8 @@ static void sniff_webp(const uint8_t *b, size_t n, struct sniff *s)
 		s->w = 1 + (bits & 0x3FFF);
 		s->h = 1 + ((bits >> 14) & 0x3FFF);
 	} else if (memcmp(b + 12, "VP8X", 4) == 0) {
-		s->w = 1 + (long long)(le32(b + 24) & 0xFFFFFF);
-		s->h = 1 + (long long)(le32(b + 27) & 0xFFFFFF);
+		s->w = 1 + (long long)le24(b + 24);
+		s->h = 1 + (long long)le24(b + 27);
 	}
 }
 
@@ -310,8 +320,8 @@ static int rescale(const AVFrame *src, int w, int h, enum AVPixelFormat dst_fmt,
 	av_opt_set_int(sws, "dst_range", dst_full, 0);
 	av_opt_set_int(sws, "sws_flags", SCALE_FLAGS, 0);
 	rc = sws_init_context(sws, NULL, NULL);
-	if (rc < 0) {
-		rc = from_averror(rc, -EIO);
+	if (rc < 0) { /* a pixel format swscale cannot read: the image's, never ours */
+		rc = from_averror(rc, -EBADMSG);
 		goto out;
 	}
 	if (src->colorspace == AVCOL_SPC_BT709) {
@@ -557,8 +567,10 @@ static int write_covers(const AVFrame *src, const char *dir, struct cover_info *
 	goto out;
 fail:
 	set_err(err, errlen, rc,
-	        rc == -ENOMEM ? "封面处理内存不足"
-	                      : (rc == -EIO ? "封面文件无法写入或编码失败" : "封面处理失败"));
+	        rc == -ENOMEM    ? "封面处理内存不足"
+	        : rc == -EIO     ? "封面文件无法写入或编码失败"
+	        : rc == -EBADMSG ? "封面图片的像素格式不受支持"
+	                         : "封面处理失败");
 out:
 	av_frame_free(&thumb);
 	av_frame_free(&cover);
@@ -582,7 +594,8 @@ int cover_from_image(const void *buf, size_t len, const char *dir, struct cover_
 		return set_err(err, errlen, -E2BIG, "封面图片文件过大");
 	sniff_image(buf, len, &s);
 	if (s.codec == AV_CODEC_ID_NONE)
-		return set_err(err, errlen, -EBADMSG, "封面图片无法解码：不是 JPEG、PNG、GIF、WebP 或 BMP");
+		return set_err(err, errlen, -EBADMSG,
+		               "封面图片无法解码：不是 JPEG、PNG、GIF、WebP 或 BMP");
 	if (s.w > COVER_MAX_INPUT_PIXELS || s.h > COVER_MAX_INPUT_PIXELS ||
 	    s.w * s.h > COVER_MAX_INPUT_PIXELS)
 		return set_err(err, errlen, -E2BIG, "封面图片尺寸过大");
@@ -599,7 +612,8 @@ int cover_from_image(const void *buf, size_t len, const char *dir, struct cover_
 	if (rc == -EBADMSG && lowres) /* e.g. lossless JPEG, which has no reduced decode */
 		rc = decode_image(buf, len, s.codec, 0, &frame);
 	if (rc) {
-		set_err(err, errlen, rc, rc == -ENOMEM ? "封面图片解码内存不足" : "封面图片无法解码");
+		set_err(err, errlen, rc,
+		        rc == -ENOMEM ? "封面图片解码内存不足" : "封面图片无法解码");
 		goto out;
 	}
 	rc = flatten_alpha(&frame);
@@ -662,14 +676,17 @@ out:
 
 /* ---- public: generated covers ---- */
 
-#define TEXT_MAX_CPS 400       /* more than six lines can show; the rest is cut anyway */
-#define LINE_BYTES 256         /* one drawn line, UTF-8, NUL included */
-#define TEXT_WIDTH 480         /* px: 60 px margins on a 600 px cover */
-#define HANG 100               /* closing punctuation may hang one em past the margin */
-#define TITLE_CENTER_Y 360     /* px: middle of the title block */
-#define AUTHOR_SIZE 30         /* px */
+#define TEXT_MAX_CPS 400   /* more than six lines can show; the rest is cut anyway */
+#define LINE_BYTES 256     /* one drawn line, UTF-8, NUL included */
+#define TEXT_WIDTH 480     /* px: 60 px margins on a 600 px cover */
+#define HANG 100           /* closing punctuation may hang one em past the margin */
+#define TITLE_CENTER_Y 360 /* px: middle of the title block */
+#define AUTHOR_SIZE 30     /* px */
 #define AUTHOR_LINES 2
-#define AUTHOR_Y 700           /* px: top of the first author line */
+#define AUTHOR_Y 700   /* px: top of the first author line */
+#define FRAME_INSET 30 /* px: the thin frame round the cover */
+#define RULE_W 64      /* px: the short rule above the author */
+#define RULE_Y 650
 #define ELLIPSIS 0x2026
 #define NEUTRAL_COLOUR "#3b4a5a"
 #define MAX_TITLE_LINES 6
@@ -679,9 +696,13 @@ static const struct {
 	int size, lines;
 } title_steps[] = {{64, 3}, {56, 4}, {48, 5}, {42, MAX_TITLE_LINES}};
 
-/* Debian's fonts-noto-cjk first, then other distributions' paths and other CJK fonts. Files
+/*
+ * Debian's fonts-noto-cjk first, then other distributions' paths and other CJK fonts. Files
  * only: drawtext's fontconfig lookup falls back to a Latin font that draws CJK as boxes, and
- * it rebuilds the fontconfig configuration for every filter (~6 ms each). */
+ * it rebuilds the fontconfig configuration for every filter (~6 ms each). drawtext opens face
+ * 0 of a .ttc, which in Noto CJK is the Japanese one: every Hanzi is there, but a few shared
+ * characters (直, 骨) take their Japanese shapes; FFmpeg 5.1 has no option for the face.
+ */
 static const char *const title_fonts[] = {
     "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc",
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
@@ -782,8 +803,9 @@ static int utf8_put(uint32_t c, char *out)
 
 static bool is_space_cp(uint32_t c)
 {
-	return c <= 0x20 || (c >= 0x7F && c <= 0xA0) || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
-	       c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+	return c <= 0x20 || (c >= 0x7F && c <= 0xA0) || c == 0x1680 ||
+	       (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+	       c == 0x205F || c == 0x3000;
 }
 
 /* Invisible format characters, variation selectors, private use, emoji and other symbols no
@@ -832,10 +854,10 @@ static bool is_cjk(uint32_t c)
 static bool is_no_start(uint32_t c)
 {
 	static const uint32_t set[] = {
-	    ',',    '.',    ';',    ':',    '!',    '?',    ')',    ']',    '}',    0x00BB,
-	    0x2019, 0x201D, 0x2025, 0x2026, 0x3001, 0x3002, 0x3005, 0x3009, 0x300B, 0x300D,
-	    0x300F, 0x3011, 0x3015, 0x3017, 0x30FB, 0x30FC, 0xFF01, 0xFF09, 0xFF0C, 0xFF0E,
-	    0xFF1A, 0xFF1B, 0xFF1F, 0xFF5D,
+	    ',',    '.',    ';',    ':',    '!',    '?',    ')',    ']',    '}',
+	    0x00BB, 0x2019, 0x201D, 0x2025, 0x2026, 0x3001, 0x3002, 0x3005, 0x3009,
+	    0x300B, 0x300D, 0x300F, 0x3011, 0x3015, 0x3017, 0x30FB, 0x30FC, 0xFF01,
+	    0xFF09, 0xFF0C, 0xFF0E, 0xFF1A, 0xFF1B, 0xFF1F, 0xFF5D,
 	};
 	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
 		if (set[i] == c)
@@ -846,8 +868,8 @@ static bool is_no_start(uint32_t c)
 static bool is_no_end(uint32_t c)
 {
 	static const uint32_t set[] = {
-	    '(',    '[',    '{',    0x00AB, 0x2018, 0x201C, 0x3008,
-	    0x300A, 0x300C, 0x300E, 0x3010, 0x3014, 0x3016, 0xFF08, 0xFF5B,
+	    '(',    '[',    '{',    0x00AB, 0x2018, 0x201C, 0x3008, 0x300A,
+	    0x300C, 0x300E, 0x3010, 0x3014, 0x3016, 0xFF08, 0xFF5B,
 	};
 	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
 		if (set[i] == c)
@@ -1040,15 +1062,43 @@ static int add_text(AVFilterGraph *g, AVFilterContext **last, const char *font, 
 {
 	char sz[16], ypos[16];
 	const char *opts[] = {
-	    "fontfile", font, "text", text,
+	    "fontfile",
+	    font,
+	    "text",
+	    text,
 	    /* Titles are data: no %{…} expansion. */
-	    "expansion", "none", "fontsize", sz, "fontcolor", colour, "x", "(w-text_w)/2", "y", ypos,
-	    "fix_bounds", "1", NULL,
+	    "expansion",
+	    "none",
+	    "fontsize",
+	    sz,
+	    "fontcolor",
+	    colour,
+	    "x",
+	    "(w-text_w)/2",
+	    "y",
+	    ypos,
+	    "fix_bounds",
+	    "1",
+	    NULL,
 	};
 
 	snprintf(sz, sizeof(sz), "%d", size);
 	snprintf(ypos, sizeof(ypos), "%d", y);
 	return add_filter(g, last, "drawtext", opts);
+}
+
+static int add_box(AVFilterGraph *g, AVFilterContext **last, int x, int y, int w, int h,
+                   const char *colour, const char *thickness)
+{
+	char xs[16], ys[16], ws[16], hs[16];
+	const char *opts[] = {"x", xs,      "y",    ys,  "w",       ws,  "h",
+	                      hs,  "color", colour, "t", thickness, NULL};
+
+	snprintf(xs, sizeof(xs), "%d", x);
+	snprintf(ys, sizeof(ys), "%d", y);
+	snprintf(ws, sizeof(ws), "%d", w);
+	snprintf(hs, sizeof(hs), "%d", h);
+	return add_filter(g, last, "drawbox", opts);
 }
 
 /* The title is laid out at the largest size whose line budget holds all of it. */
@@ -1064,8 +1114,8 @@ static int layout_title(const uint32_t *cp, size_t n, struct wrapped *w)
 	return title_steps[steps - 1].size;
 }
 
-static int build_cover(const char *title, const char *author, unsigned r, unsigned g,
-                       unsigned b, AVFrame **out)
+static int build_cover(const char *title, const char *author, unsigned r, unsigned g, unsigned b,
+                       AVFrame **out)
 {
 	static const enum AVPixelFormat sink_fmts[] = {AV_PIX_FMT_BGRA, AV_PIX_FMT_NONE};
 	const char *title_font = find_font(title_fonts), *author_font = find_font(author_fonts);
@@ -1108,13 +1158,10 @@ static int build_cover(const char *title, const char *author, unsigned r, unsign
 		if (rc)
 			goto out;
 	}
-	{
-		const char *opts[] = {"x",     "30",   "y", "30", "w", "540", "h", "840",
-		                      "color", fg_line, "t", "2",  NULL};
-		rc = add_filter(graph, &last, "drawbox", opts);
-		if (rc)
-			goto out;
-	}
+	rc = add_box(graph, &last, FRAME_INSET, FRAME_INSET, COVER_MAX_W - 2 * FRAME_INSET,
+	             COVER_MAX_H - 2 * FRAME_INSET, fg_line, "2");
+	if (rc)
+		goto out;
 
 	n = text_to_cps(title, cps, TEXT_MAX_CPS);
 	fs = layout_title(cps, n, lines);
@@ -1128,9 +1175,8 @@ static int build_cover(const char *title, const char *author, unsigned r, unsign
 
 	n = author ? text_to_cps(author, cps, TEXT_MAX_CPS) : 0;
 	if (n > 0) {
-		const char *opts[] = {"x",     "268",   "y", "650", "w", "64", "h", "3",
-		                      "color", fg_soft, "t", "fill", NULL};
-		rc = add_filter(graph, &last, "drawbox", opts);
+		rc = add_box(graph, &last, (COVER_MAX_W - RULE_W) / 2, RULE_Y, RULE_W, 3, fg_soft,
+		             "fill");
 		if (rc)
 			goto out;
 		wrap_text(cps, n, TEXT_WIDTH * 100 / AUTHOR_SIZE, AUTHOR_LINES, lines);

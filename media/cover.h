@@ -24,25 +24,37 @@ struct cover_info {
 };
 
 /*
- * Decode an image held in memory (JPEG, PNG, GIF, WebP, BMP) and write the four files into dir.
+ * Decode an image held in memory (JPEG, PNG, GIF, WebP, BMP; recognised by its magic bytes,
+ * first frame only) and write the four files into dir, which must exist (files there are
+ * replaced). Transparent pixels are put on white. The size the header declares is checked
+ * before decoding. buf is borrowed; out (may be NULL) receives the sizes; err (may be NULL)
+ * receives a Chinese message for staff. Safe to call from several threads at once.
  * Errors: -EBADMSG (not a decodable image; err says so in Chinese), -E2BIG (more than
- * COVER_MAX_INPUT_PIXELS), -EIO, -ENOMEM.
+ * COVER_MAX_INPUT_PIXELS, or a file over 64 MiB), -EIO (a file could not be written or
+ * encoded), -ENOMEM, -EINVAL (buf or dir NULL).
  */
 int cover_from_image(const void *buf, size_t len, const char *dir, struct cover_info *out,
                      char *err, size_t errlen);
 
 /*
- * Same from pixels: rgba is width×height, 4 bytes per pixel in memory order B,G,R,A (cairo's
- * CAIRO_FORMAT_ARGB32 on little-endian), stride bytes per row. Used for PDF first pages.
+ * Same from pixels: bgra is width×height, 4 bytes per pixel in memory order B,G,R,A (cairo's
+ * CAIRO_FORMAT_ARGB32 on little-endian), stride bytes per row, alpha premultiplied as in
+ * cairo; pixels that are not opaque are put on white. bgra is borrowed and only read. Used
+ * for PDF first pages. Errors: -EINVAL (bad geometry), -E2BIG, -EIO, -ENOMEM.
  */
 int cover_from_bgra(const uint8_t *bgra, int width, int height, int stride, const char *dir,
                     struct cover_info *out, char *err, size_t errlen);
 
 /*
- * Draw a cover (COVER_MAX_W × COVER_MAX_H): title (wrapped over several lines, CJK aware) and
- * author on a background of colour "#rrggbb" (NULL = a neutral colour), with libavfilter's
- * drawtext and a CJK font found on the system (Noto Sans/Serif CJK). Writes the four files.
- * Errors: -ENOENT (no CJK font installed), -EINVAL, -EIO, -ENOMEM.
+ * Draw a cover (COVER_MAX_W × COVER_MAX_H): title (wrapped over up to six lines, CJK aware:
+ * CJK breaks between characters, other scripts at spaces, closing punctuation never starts a
+ * line; an ellipsis when it does not fit) and author (NULL = none) on a background of colour
+ * "#rrggbb" (NULL = a neutral slate), with libavfilter's drawtext and a CJK font found at
+ * known paths (Noto Serif/Sans CJK from fonts-noto-cjk first). Title and author are untrusted
+ * text: it is never parsed as filter syntax or expanded, control characters, invalid UTF-8
+ * and characters no CJK font has (emoji) are dropped, and any length is accepted. Writes the
+ * four files. Errors: -ENOENT (no CJK font installed), -EINVAL (title NULL, colour not
+ * "#rrggbb"), -EIO, -ENOMEM.
  */
 int cover_generate(const char *title, const char *author, const char *colour, const char *dir,
                    struct cover_info *out, char *err, size_t errlen);

@@ -95,7 +95,8 @@ int pdf_open(struct pdf_doc **out, const char *path, char *err, size_t errlen)
 		rc = -EINVAL;
 		goto out;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		rc = errno == ENOENT ? -ENOENT : -EIO;
 		goto out;
@@ -356,8 +357,8 @@ int pdf_render_cover(struct pdf_doc *d, int page, const char *dir, struct cover_
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 		/* ARGB32 is a native-endian word: A,R,G,B in memory here, B,G,R,A is wanted. */
 		for (int y = 0; y < ph; y++)
-			for (uint8_t *q = px + (size_t)y * stride; q < px + (size_t)y * stride + pw * 4;
-			     q += 4) {
+			for (uint8_t *q = px + (size_t)y * stride;
+			     q < px + (size_t)y * stride + pw * 4; q += 4) {
 				uint8_t t0 = q[0], t1 = q[1];
 				q[0] = q[3];
 				q[1] = q[2];
@@ -427,27 +428,76 @@ static bool is_blank_cp(uint32_t c)
 	return c == ' ' || c == '\t' || c == 0xA0 || c == 0x3000 || (c >= 0x2000 && c <= 0x200A);
 }
 
+static bool is_terminal_cp(uint32_t c)
+{
+	return c == '.' || c == '!' || c == '?' || c == ':' || c == '"' || c == 0x3002 ||
+	       c == 0xFF01 || c == 0xFF1F || c == 0xFF1A || c == 0x201D || c == 0x300D ||
+	       c == 0x300F || c == 0x2026;
+}
+
+/* Display width of a line's text (CJK counts 2) and its last visible code point. */
+static size_t line_width(const unsigned char *s, const unsigned char *eol, uint32_t *last)
+{
+	size_t w = 0;
+
+	*last = 0;
+	while (s < eol) {
+		uint32_t c;
+		size_t n = utf8_valid_len(s, (size_t)(eol - s), &c);
+		if (!n) {
+			s++;
+			continue;
+		}
+		if (!is_blank_cp(c) && c >= 0x20) {
+			w += is_cjk_cp(c) ? 2 : 1;
+			*last = c;
+		} else {
+			w += 1;
+		}
+		s += n;
+	}
+	return w;
+}
+
+static const unsigned char *line_end(const unsigned char *s, const unsigned char *end)
+{
+	while (s < end && *s != '\n' && *s != '\r' && *s != '\f')
+		s++;
+	return s;
+}
+
 /*
- * Page text as poppler gives it (one line per text line) → paragraphs, one per output line.
- * Printed lines are joined: with nothing after CJK or a hyphen, else with a space. A blank line
- * or an indented line (leading ideographic or double spaces, Chinese typesetting's paragraph
- * mark) starts a new paragraph. Whitespace runs become one space; control characters and
+ * Page text as poppler gives it (one line per printed line, no blank lines between paragraphs)
+ * → paragraphs, one per output line. Printed lines are joined: with nothing after CJK or a
+ * hyphen (dropping the hyphen between lower-case letters: search wants "manipulation", and
+ * compounds broken at their own hyphen are rarer), else with a space. A paragraph ends at a blank
+ * line, before an indented line (two leading spaces or an ideographic space, Chinese typesetting's
+ * paragraph mark), and after a line that ends a sentence well short of the page's longest line (the
+ * last line of a justified paragraph). Whitespace runs become one space; control characters and
  * invalid UTF-8 are dropped. Writes at most len bytes to out; returns the length.
  */
 static size_t page_paragraphs(const char *in, size_t len, char *out)
 {
 	const unsigned char *s = (const unsigned char *)in, *end = s + len;
-	size_t o = 0;
-	uint32_t last = 0; /* last code point written, 0 at a paragraph start */
+	size_t o = 0, max_width = 0;
+	uint32_t last = 0, before_last = 0; /* last code points written; 0 at a paragraph start */
 	bool new_para = false;
 
+	for (const unsigned char *p = s; p < end;) {
+		const unsigned char *eol = line_end(p, end);
+		uint32_t lc;
+		size_t w = line_width(p, eol, &lc);
+		if (w > max_width)
+			max_width = w;
+		p = eol < end ? eol + 1 : eol;
+	}
 	while (s < end) {
-		const unsigned char *eol = s;
-		bool indented = false, line_started = false, space = false;
+		const unsigned char *eol = line_end(s, end);
+		bool line_started = false, space = false;
+		uint32_t lc;
+		size_t width = line_width(s, eol, &lc);
 		int lead = 0;
 
-		while (eol < end && *eol != '\n' && *eol != '\r' && *eol != '\f')
-			eol++;
 		while (s < eol) {
 			uint32_t c;
 			size_t n = utf8_valid_len(s, (size_t)(eol - s), &c);
@@ -469,11 +519,15 @@ static size_t page_paragraphs(const char *in, size_t len, char *out)
 			}
 			if (!line_started) {
 				line_started = true;
-				indented = lead >= 2;
-				if (last && (new_para || indented)) {
+				if (last && (new_para || lead >= 2)) {
 					out[o++] = '\n';
 					last = 0;
-				} else if (last && !(is_cjk_cp(last) || last == '-' || is_cjk_cp(c))) {
+				} else if (last == '-' && before_last >= 'a' &&
+				           before_last <= 'z' && c >= 'a' && c <= 'z') {
+					o--; /* "manip-" + "ulation": a word the typesetter
+					        hyphenated */
+				} else if (last &&
+				           !(is_cjk_cp(last) || last == '-' || is_cjk_cp(c))) {
 					out[o++] = ' ';
 				}
 				new_para = false;
@@ -483,11 +537,14 @@ static size_t page_paragraphs(const char *in, size_t len, char *out)
 			space = false;
 			memcpy(out + o, s, n);
 			o += n;
+			before_last = last;
 			last = c;
 			s += n;
 		}
 		if (!line_started && last)
-			new_para = true; /* a blank line ends the paragraph */
+			new_para = true; /* a blank line */
+		else if (line_started && is_terminal_cp(lc) && width * 5 < max_width * 4)
+			new_para = true; /* a short line that ends a sentence */
 		s = eol < end ? eol + 1 : eol;
 	}
 	return o;
