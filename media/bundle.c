@@ -4,6 +4,7 @@
  * are decoded and checked here, and nothing is ever created under a name from the archive.
  */
 #include "bundle.h"
+#include "utf8.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -205,47 +206,6 @@ void bundle_close(struct bundle *b)
 		release(b);
 }
 
-static bool valid_utf8(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t len;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			len = 2;
-			cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			len = 3;
-			cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			len = 4;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3F);
-		}
-		/* overlong forms, surrogates, past U+10FFFF */
-		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += len;
-	}
-	return true;
-}
-
 static int grow(char **buf, size_t *cap, size_t need)
 {
 	char *p;
@@ -274,7 +234,7 @@ static int entry_name_utf8(struct bundle *b, struct archive_entry *ae, const cha
 	size_t n, inleft, outleft;
 
 	/* checked again: what reaches a staff page or a JSON report must be UTF-8 */
-	if (s && valid_utf8((const unsigned char *)s, strlen(s))) {
+	if (s && utf8_valid(s, strlen(s))) {
 		n = strlen(s);
 		if (n > b->lim.max_path)
 			return fail(b, -E2BIG, "条目路径过长（超过 %u 字节）", b->lim.max_path);
@@ -287,7 +247,7 @@ static int entry_name_utf8(struct bundle *b, struct archive_entry *ae, const cha
 	n = strlen(s);
 	if (n > b->lim.max_path)
 		return fail(b, -E2BIG, "条目路径过长（超过 %u 字节）", b->lim.max_path);
-	if (valid_utf8((const unsigned char *)s, n)) {
+	if (utf8_valid(s, n)) {
 		*name = s;
 		return 0;
 	}

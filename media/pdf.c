@@ -4,6 +4,7 @@
  * one thread at a time; separate documents may be used from separate threads.
  */
 #include "pdf.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -380,42 +381,6 @@ out:
 
 /* ---- passages ---- */
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_valid_len(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t c;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-		len = 2;
-		c = s[0] & 0x1F;
-	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		len = 3;
-		c = s[0] & 0x0F;
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3F);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
-	    (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 static bool is_cjk_cp(uint32_t c)
 {
 	return (c >= 0x2E80 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7A3) ||
@@ -443,7 +408,7 @@ static size_t line_width(const unsigned char *s, const unsigned char *eol, uint3
 	*last = 0;
 	while (s < eol) {
 		uint32_t c;
-		size_t n = utf8_valid_len(s, (size_t)(eol - s), &c);
+		size_t n = utf8_next(s, (size_t)(eol - s), &c);
 		if (!n) {
 			s++;
 			continue;
@@ -500,7 +465,7 @@ static size_t page_paragraphs(const char *in, size_t len, char *out)
 
 		while (s < eol) {
 			uint32_t c;
-			size_t n = utf8_valid_len(s, (size_t)(eol - s), &c);
+			size_t n = utf8_next(s, (size_t)(eol - s), &c);
 			if (!n) {
 				s++;
 				continue;

@@ -8,6 +8,7 @@
  * into modules would export helpers that nothing else needs.
  */
 #include "txt.h"
+#include "utf8.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -115,46 +116,9 @@ static void sbuf_release(struct sbuf *b)
 
 /* --- UTF-8 -------------------------------------------------------------------------------- */
 
-/* Length (1–4) of the well-formed UTF-8 sequence at p, 0 when there is none (overlong forms,
- * surrogates and values past U+10FFFF included); *cp gets the code point. */
-static size_t utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	unsigned char c = p[0];
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		if (n < 2 || (p[1] & 0xC0) != 0x80)
-			return 0;
-		*cp = (uint32_t)(c & 0x1F) << 6 | (p[1] & 0x3F);
-		return 2;
-	}
-	if (c >= 0xE0 && c <= 0xEF) {
-		if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
-			return 0;
-		if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F))
-			return 0;
-		*cp = (uint32_t)(c & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
-		return 3;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
-		    (p[3] & 0xC0) != 0x80)
-			return 0;
-		if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F))
-			return 0;
-		*cp = (uint32_t)(c & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 |
-		      (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F);
-		return 4;
-	}
-	return 0;
-}
-
 /* A file cut in the middle of its last character is still UTF-8: the conversion turns the
  * stump into U+FFFD instead of reading the whole book as GB18030. */
-static bool utf8_valid(const unsigned char *p, size_t n)
+static bool utf8_valid_but_tail(const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 	uint32_t cp;
@@ -372,7 +336,7 @@ int txt_detect(const void *buf, size_t len, const char **charset)
 	}
 	if (looks_binary(p, len))
 		return -EBADMSG;
-	if (utf8_valid(p, len)) {
+	if (utf8_valid_but_tail(p, len)) {
 		*charset = "UTF-8";
 		return 0;
 	}

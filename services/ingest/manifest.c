@@ -4,6 +4,7 @@
  * dependency (libcsv is unmaintained and would still leave encoding and headers to us).
  */
 #include "manifest.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -73,42 +74,6 @@ static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
 		trim_utf8_tail(err);
 	}
 	return rc;
-}
-
-static bool valid_utf8(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t len, k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-			len = 2, cp = c & 0x1F;
-		else if (c >= 0xE0 && c <= 0xEF)
-			len = 3, cp = c & 0x0F;
-		else if (c >= 0xF0 && c <= 0xF4)
-			len = 4, cp = c & 0x07;
-		else
-			return false;
-		if (n - i < len)
-			return false;
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3F);
-		}
-		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += len;
-	}
-	return true;
 }
 
 /*
@@ -354,7 +319,7 @@ static int csv_decode(const char *buf, size_t len, const char **text, size_t *tl
 		buf += 3;
 		len -= 3;
 	}
-	if (valid_utf8((const unsigned char *)buf, len)) {
+	if (utf8_valid(buf, len)) {
 		*text = buf;
 		*tlen = len;
 		*charset = "UTF-8";
