@@ -7,6 +7,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -748,6 +750,7 @@ struct bundle_row {
 	char file[1100];
 	int line;
 	bool seen;
+	bool submitted; /* handed to a row worker */
 	struct ingest_outcome oc;
 };
 
@@ -781,11 +784,13 @@ static int add_refused(json_t **list, const char *why)
 	return json_array_append_new(*list, s) ? -ENOMEM : 0;
 }
 
-static int extract_and_ingest(struct ingest_ctx *x, struct bundle *bd, struct bundle_row *r,
-                              const char *name)
+/* Extract the current entry to staging and store it: 0 with hex set, 1 when the row failed
+ * alone (reason in r->oc), or a negative errno when the archive cannot be read further. */
+static int extract_to_blob(struct ingest_ctx *x, struct bundle *bd, struct bundle_row *r,
+                           char hex[BLOB_HEX_SIZE])
 {
 	struct app *app = x->app;
-	char path[4096], hex[BLOB_HEX_SIZE];
+	char path[4096];
 	uint64_t written = 0;
 	int fd, rc;
 
@@ -793,7 +798,7 @@ static int extract_and_ingest(struct ingest_ctx *x, struct bundle *bd, struct bu
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0) {
 		outcome_fail(&r->oc, true, "无法创建临时文件（磁盘已满？）");
-		return 0;
+		return 1;
 	}
 	rc = bundle_extract_fd(bd, fd, &written);
 	if (rc) {
@@ -801,17 +806,142 @@ static int extract_and_ingest(struct ingest_ctx *x, struct bundle *bd, struct bu
 		unlink(path);
 		outcome_fail(&r->oc, false, "%s", bundle_errmsg(bd));
 		/* a bomb or a damaged archive: the rest of the archive cannot be trusted */
-		return rc == -EFBIG ? 0 : rc;
+		return rc == -EFBIG ? 1 : rc;
 	}
-	if (lseek(fd, 0, SEEK_SET) < 0 || (rc = blob_put_fd(app->blobs, fd, hex, NULL))) {
+	if (lseek(fd, 0, SEEK_SET) < 0 || blob_put_fd(app->blobs, fd, hex, NULL)) {
 		close(fd);
 		unlink(path);
 		outcome_fail(&r->oc, true, "无法保存文件（磁盘已满？）");
-		return 0;
+		return 1;
 	}
 	close(fd);
 	unlink(path);
-	return ingest_blob(x, hex, name, r->row, &r->oc);
+	return 0;
+}
+
+/*
+ * The rows of a bundle are ingested by a few threads while the job's own thread reads the
+ * archive (which can only be read in order): a monthly update of hundreds of books uses every
+ * core. Only the job's thread reports progress and sees cancellation; workers take tasks from
+ * a small queue, so staging never holds more than a few extracted files' worth of work.
+ */
+#define ROW_QUEUE 8
+
+struct row_task {
+	struct bundle_row *row;
+	char hex[BLOB_HEX_SIZE];
+};
+
+struct row_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t work, room;
+	struct row_task q[ROW_QUEUE];
+	size_t head, len;
+	size_t finished;
+	bool closing;
+	struct ingest_ctx x; /* job = NULL: workers never touch the job row */
+	pthread_t threads[16];
+	int nthreads;
+};
+
+static void *row_worker(void *arg)
+{
+	struct row_pool *p = arg;
+
+	for (;;) {
+		struct row_task t;
+
+		pthread_mutex_lock(&p->lock);
+		while (!p->len && !p->closing)
+			pthread_cond_wait(&p->work, &p->lock);
+		if (!p->len) {
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		t = p->q[p->head];
+		p->head = (p->head + 1) % ROW_QUEUE;
+		p->len--;
+		pthread_cond_broadcast(&p->room);
+		pthread_mutex_unlock(&p->lock);
+
+		if (ingest_blob(&p->x, t.hex, t.row->file, t.row->row, &t.row->oc) < 0)
+			outcome_fail(&t.row->oc, true, "处理被中断");
+		pthread_mutex_lock(&p->lock);
+		p->finished++;
+		pthread_cond_broadcast(&p->room);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+static int pool_start(struct row_pool *p, struct ingest_ctx *x, int threads)
+{
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->room, NULL);
+	p->x = *x;
+	p->x.job = NULL;
+	p->x.in_bundle = true;
+	if (threads > (int)(sizeof(p->threads) / sizeof(p->threads[0])))
+		threads = (int)(sizeof(p->threads) / sizeof(p->threads[0]));
+	for (int i = 0; i < threads; i++) {
+		if (pthread_create(&p->threads[i], NULL, row_worker, p))
+			break;
+		p->nthreads++;
+	}
+	return p->nthreads ? 0 : -EAGAIN;
+}
+
+/* Queue a row; waits while the queue is full. */
+static void pool_submit(struct row_pool *p, struct bundle_row *row, const char *hex)
+{
+	pthread_mutex_lock(&p->lock);
+	while (p->len == ROW_QUEUE)
+		pthread_cond_wait(&p->room, &p->lock);
+	p->q[(p->head + p->len) % ROW_QUEUE].row = row;
+	memcpy(p->q[(p->head + p->len) % ROW_QUEUE].hex, hex, BLOB_HEX_SIZE);
+	p->len++;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static size_t pool_finished(struct row_pool *p)
+{
+	size_t n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->finished;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+/* Let the workers finish what is queued (drop = true: what is not started is dropped and
+ * marked), then join them. */
+static void pool_finish(struct row_pool *p, bool drop)
+{
+	pthread_mutex_lock(&p->lock);
+	if (drop) {
+		for (; p->len; p->len--, p->head = (p->head + 1) % ROW_QUEUE)
+			outcome_fail(&p->q[p->head].row->oc, false, "任务已取消");
+	}
+	p->closing = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (int i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->room);
+	pthread_mutex_destroy(&p->lock);
+}
+
+/* Rows handed to the workers: extracted and stored without a failure of their own. */
+static size_t submitted_count(const struct bundle_row *rows, size_t n)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += rows[i].seen && rows[i].submitted;
+	return c;
 }
 
 int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_t **report,
@@ -830,6 +960,8 @@ int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_
 	int rc;
 	json_t *arr = NULL, *refused = NULL;
 	int counts[3] = {0, 0, 0};
+	struct row_pool pool;
+	bool pool_running = false;
 
 	*report = NULL;
 	bundle_limits_default(&lim);
@@ -920,6 +1052,11 @@ int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_
 		snprintf(reason, reasonlen, "%s", err);
 		goto out;
 	}
+	if ((rc = pool_start(&pool, x, (int)app->cfg.job_threads))) {
+		snprintf(reason, reasonlen, "无法启动处理线程");
+		goto out;
+	}
+	pool_running = true;
 	while ((rc = bundle_next(bd, &e)) != 1) {
 		if (rc == -EPERM) {
 			/* refused, never written: staff see it in the report */
@@ -933,17 +1070,20 @@ int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_
 		}
 		for (size_t i = 0; i < nrows; i++) {
 			struct bundle_row *r = &rows[i];
+			char bhex[BLOB_HEX_SIZE];
 			if (r->seen || strcmp(r->file, e.name))
 				continue;
 			r->seen = true;
-			rc = extract_and_ingest(x, bd, r, e.name);
-			if (rc == -ECANCELED)
-				goto out;
-			if (rc) {
+			rc = extract_to_blob(x, bd, r, bhex);
+			if (rc < 0) {
 				snprintf(reason, reasonlen, "%s", bundle_errmsg(bd));
 				goto out;
 			}
-			done++;
+			if (rc == 0) {
+				r->submitted = true;
+				pool_submit(&pool, r, bhex);
+			}
+			done = pool_finished(&pool);
 			if (x->job &&
 			    job_progress(x->job, (int)(done * 99 / nrows)) == -ECANCELED) {
 				rc = -ECANCELED;
@@ -952,6 +1092,24 @@ int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_
 			break; /* the same file named twice: the first row gets it */
 		}
 	}
+	/* wait for the workers, reporting progress as rows finish */
+	pthread_mutex_lock(&pool.lock);
+	while (pool.len || pool.finished < submitted_count(rows, nrows)) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&pool.room, &pool.lock, &until);
+		done = pool.finished;
+		pthread_mutex_unlock(&pool.lock);
+		if (x->job && job_progress(x->job, (int)(done * 99 / nrows)) == -ECANCELED) {
+			rc = -ECANCELED;
+			goto out;
+		}
+		pthread_mutex_lock(&pool.lock);
+	}
+	pthread_mutex_unlock(&pool.lock);
+	pool_finish(&pool, false);
+	pool_running = false;
 	rc = 0;
 	arr = json_array();
 	for (size_t i = 0; i < nrows; i++) {
@@ -974,6 +1132,8 @@ int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_
 	if (!*report)
 		rc = -ENOMEM;
 out:
+	if (pool_running)
+		pool_finish(&pool, true);
 	if (rc && rc != -ECANCELED && reason[0]) {
 		/* what came in before the stop stays, and staff must know it did */
 		size_t l = strlen(reason), okc = 0;
