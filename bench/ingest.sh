@@ -9,7 +9,10 @@
 #   txt         `shuxiang ingest` of a 10 MB GBK novel (TXT →        `iconv -f GBK -t UTF-8`
 #               EPUB 3 + index), median of 3
 #   memory      peak RSS (VmHWM) of `serve` receiving and ingesting  the same after a ~100 MB one
-#               a ~1 GB bundle (zip: manifest.csv + 1000 EPUBs)      ("flat" = about the same)
+#               a ~1 GB bundle (zip: manifest.csv + 250 illustrated  ("flat" = about the same)
+#               EPUBs of ~4 MB: the text and cover of the others
+#               plus 12 full-page pictures; 1000 plain books took
+#               the bundle job alone 327 s in a first version)
 #
 # Then, with perf (when installed), where the time of one book goes: `perf record --call-graph
 # dwarf` of `shuxiang ingest` of 50 books and of the novel, inclusive share of the main steps
@@ -22,8 +25,9 @@
 # Nothing of the project is built here. Environment:
 #   SHUXIANG_BIN          binary (default build/shuxiang, relative to the repository root)
 #   BENCH_BOOKS           EPUBs for the rate cases (default 200)
-#   BENCH_BUNDLE_BOOKS    EPUBs in the big bundle (default 1000, ~1 GB)
-#   BENCH_SMALL_BUNDLE    EPUBs in the small bundle (default 100, ~100 MB)
+#   BENCH_BUNDLE_BOOKS    EPUBs in the big bundle (default 250, ~1 GB)
+#   BENCH_SMALL_BUNDLE    EPUBs in the small bundle (default 25, ~100 MB)
+#   BENCH_BUNDLE_PLATES   full-page pictures in each bundle book (default 12, ~250 KB each)
 #   BENCH_PROFILE_BOOKS   books in the perf profile, 0 = no profile (default 50)
 #   BENCH_TXT_MB          size of the GBK novel in MiB (default 10)
 #   BENCH_STRICT          1 = exit 1 when a target is missed (default 0)
@@ -32,7 +36,7 @@
 # Needs cc, pkg-config, the libarchive/libavcodec/libswscale headers, curl, unzip, iconv and
 # fortunes-zh (Debian: apt-get install -y build-essential pkg-config libarchive-dev
 # libavcodec-dev libswscale-dev curl unzip fortunes-zh); perf (linux-perf) for the profile.
-# Takes about 8–10 minutes on 2 CPUs and ~8 GB in TMPDIR at its peak; everything is removed
+# Takes about 5 minutes on 2 idle CPUs and ~6 GB in TMPDIR at its peak; everything is removed
 # on exit, also on failure or a signal.
 # shellcheck disable=SC2317 # functions run through measure() look unreachable to shellcheck
 set -euo pipefail
@@ -44,8 +48,9 @@ cd "$root"
 bin=${SHUXIANG_BIN:-build/shuxiang}
 case $bin in /*) ;; *) bin="$root/$bin" ;; esac
 nbooks=${BENCH_BOOKS:-200}
-bundle_books=${BENCH_BUNDLE_BOOKS:-1000}
-small_books=${BENCH_SMALL_BUNDLE:-100}
+bundle_books=${BENCH_BUNDLE_BOOKS:-250}
+small_books=${BENCH_SMALL_BUNDLE:-25}
+plates=${BENCH_BUNDLE_PLATES:-12}
 profile_books=${BENCH_PROFILE_BOOKS:-50}
 txt_mb=${BENCH_TXT_MB:-10}
 strict=${BENCH_STRICT:-0}
@@ -65,13 +70,14 @@ die() {
 	exit 1
 }
 
-for v in "$nbooks" "$bundle_books" "$small_books" "$profile_books" "$txt_mb"; do
+for v in "$nbooks" "$bundle_books" "$small_books" "$plates" "$profile_books" "$txt_mb"; do
 	[[ $v =~ ^[0-9]+$ ]] || die "BENCH_* sizes must be whole numbers (got '$v')"
 done
 ((nbooks >= 10 && nbooks <= 2000)) || die "BENCH_BOOKS must be 10..2000"
 ((small_books >= 1 && bundle_books >= small_books && bundle_books <= 5000)) ||
 	die "need 1 <= BENCH_SMALL_BUNDLE <= BENCH_BUNDLE_BOOKS <= 5000"
 ((profile_books <= nbooks)) || die "BENCH_PROFILE_BOOKS must be <= BENCH_BOOKS"
+((plates <= 99)) || die "BENCH_BUNDLE_PLATES must be 0..99"
 ((txt_mb >= 1 && txt_mb <= 200)) || die "BENCH_TXT_MB must be 1..200"
 
 # ---------------------------------------------------------------- tools
@@ -442,14 +448,18 @@ if ((have_perf)); then
 fi
 
 # ---------------------------------------------------------------- memory: bundles
-if ((bundle_books > nbooks)); then
-	log "generating $((bundle_books - nbooks)) more books for the bundles"
-	measure gen_books "$nbooks" $((bundle_books - nbooks)) || die "mkbooks failed"
-fi
+# Bundle books are numbered from 10000: other books than the ones above, and all different.
+log "generating $bundle_books illustrated books ($plates pictures each) for the bundles"
+rm -rf "$tmp/books"
+mkdir -p "$tmp/books"
+: >"$tmp/books.txt"
+"$tmp/mkbooks" epub "$corpus" "$tmp/books" 10000 "$bundle_books" "$ncpu" 1048576 "$plates" \
+	>"$tmp/books.txt" || die "mkbooks failed"
+bundle_stats=$(awk '{ n++; s += $2 } END { printf "%.1f MB on average", s / n / 1e6 }' "$tmp/books.txt")
 pack() { # out count
 	local names=() i
 	for ((i = 0; i < $2; i++)); do
-		names+=("$(printf 'book-%04d.epub' "$i")")
+		names+=("book-$((10000 + i)).epub")
 	done
 	"$tmp/mkbooks" pack "$1" "$tmp/books" "${names[@]}"
 }
@@ -556,7 +566,7 @@ echo "epub cli   = \`shuxiang ingest\` of the $nbooks files in one process into 
 echo "peer       = \`unzip -q -o BOOK -d DIR/i\` for each book, one after the other (${unzip_cpu}s CPU): the floor of only unpacking"
 echo "epub serve = \`serve\` (job_threads=${job_threads:-?}) signed in as admin: $((nbooks / batch)) POST /api/v1/staff/uploads of $batch files (${up_wall}s), then GET /api/v1/staff/jobs every 0.1 s until none is queued or running (${jobs_wall}s more); $serve_done done, $serve_failed failed; server CPU ${serve_cpu}s; VmHWM ${serve_hwm} kB (${serve_hwm0} kB before)"
 echo "txt        = \`shuxiang ingest\` of the novel (detect GBK → UTF-8 → chapters → EPUB 3 → unpack, passages, drawn cover, database), fresh data dir each run: ${txt_walls[*]} s; found ${txt_found:-?} chapters, ${txt_passages:-?} passages, media ${txt_epub:-?} KB. iconv runs: ${iconv_walls[*]} s"
-echo "memory     = VmHWM of \`serve\` (/proc/PID/status) once the bundle (one POST, zip stored: manifest.csv + EPUBs) was received and its job had finished. \"start\" is after the sign-in (argon2id hashing, 19 MiB, is most of it)."
+echo "memory     = VmHWM of \`serve\` (/proc/PID/status) once the bundle (one POST; zip, stored: manifest.csv + illustrated EPUBs of $bundle_stats, 20 chapters + $plates pictures) was received and its job had finished. \"start\" is after the sign-in (argon2id hashing, 19 MiB, is most of it)."
 for l in small big; do
 	printf '             %-5s %4d books, %4s MiB: VmHWM %s kB at start, %s kB after the upload (%ss), %s kB at the end (+%s kB over start); ingest %ss = %s books/s {%s}\n' \
 		"$l" "${mem[${l}_n]}" "${mem[${l}_mb]}" "${mem[${l}_hwm0]}" "${mem[${l}_hwm_up]}" "${mem[${l}_up]}" \
@@ -571,7 +581,8 @@ if ((have_perf)); then
 	# Inclusive share of the steps of one book, from the call graphs.
 	steps=(ingest_blob blob_put_fd build_epub epub_read unpack read_opf write_book_json
 		cover_from_image write_covers WebPEncode sws_scale cover_generate build_txt txt_to_epub
-		txt_detect txt_to_utf8 txt_split resource_insert db_commit sqlite3_step fs_remove_tree)
+		txt_detect txt_to_utf8 txt_split deflate inflate resource_insert db_commit sqlite3_step
+		fs_remove_tree)
 	show_profile() { # name books cpu what
 		local name=$1 n=$2 cpu=$3 s pct
 		echo
@@ -589,12 +600,12 @@ if ((have_perf)); then
 		echo
 		echo "By library (self time):"
 		awk '{gsub("%", "", $2); t[$3] += $2} END {for (d in t) printf "%6.2f%%  %s\n", t[d], d}' \
-			"$tmp/perf-$name.txt" | sort -gr | head -n 10 | sed 's/^/    /'
+			"$tmp/perf-$name.txt" | sort -gr | awk 'NR <= 10 {print "    " $0}'
 		echo
 		echo "Top 15 symbols (self time; addresses = a library without symbols):"
 		awk '{gsub("%", "", $2); sym = $5; for (i = 6; i <= NF && $i != "-"; i++) sym = sym " " $i
 			printf "%6.2f%%  %-24s %s\n", $2, $3, sym}' "$tmp/perf-$name.txt" |
-			sort -gr | head -n 15 | sed 's/^/    /'
+			sort -gr | awk 'NR <= 15 {print "    " $0}'
 	}
 	show_profile epub "$profile_books" "${prof[epub_cpu]}" "EPUBs (books 0–$((profile_books - 1)))"
 	show_profile txt 1 "${prof[txt_cpu]}" "TXT novel ($(calc "printf \"%.1f\", $novel_bytes / 1048576") MiB GBK)"

@@ -3,13 +3,16 @@
  * compiles it with `cc -O2 mkbooks.c $(pkg-config --cflags --libs libarchive libavcodec libavutil
  * libswscale)`).
  *
- *   mkbooks epub CORPUS OUTDIR FIRST COUNT [JOBS [TARGET_BYTES]]
+ *   mkbooks epub CORPUS OUTDIR FIRST COUNT [JOBS [TARGET_BYTES [PLATES]]]
  *       EPUB 3 books OUTDIR/book-NNNN.epub for NNNN = FIRST … FIRST+COUNT-1, each about
  *       TARGET_BYTES (default 1 MiB): 20 chapters of Chinese text (runs of consecutive
  *       paragraphs from CORPUS at random places), nav.xhtml, an OPF with title, author,
  *       publisher, a valid ISBN-13, and an 800×1200 JPEG cover (a noisy gradient encoded with
- *       libavcodec's mjpeg, 150–300 KB). Book NNNN depends only on NNNN, so every number gives
- *       different bytes and the same number the same bytes. JOBS processes share the work.
+ *       libavcodec's mjpeg, 150–300 KB). PLATES (default 0) full-page illustrations like the
+ *       cover are added on top, each on its own page after a chapter: an illustrated book.
+ *       Book NNNN depends only on NNNN (and PLATES), so every number gives different bytes and
+ *       the same number the same bytes. JOBS processes share the work. Prints one line per
+ *       book: path, bytes, cover bytes, chapter text bytes, illustration bytes.
  *   mkbooks pack OUT.zip DIR FILE...
  *       A bundle: manifest.csv (file,title,authors,licence) and books/FILE for each FILE of DIR,
  *       stored (EPUBs are compressed already).
@@ -499,12 +502,12 @@ static const char XHTML_HEAD[] =
     "xml:lang=\"zh-CN\" lang=\"zh-CN\">\n<head>\n<meta charset=\"UTF-8\"/>\n";
 
 /* One book into path; text_bytes of chapter text in all. Returns the file size. */
-static long write_epub(const char *path, unsigned long num, size_t text_bytes,
+static long write_epub(const char *path, unsigned long num, size_t text_bytes, int plates,
                        struct cover_enc *ce, long *cover_bytes, bool report)
 {
 	struct archive *a = archive_write_new();
-	struct buf x = {0}, cover = {0}, zip = {0};
-	size_t text_total = 0;
+	struct buf x = {0}, cover = {0}, zip = {0}, img = {0};
+	size_t text_total = 0, plate_total = 0;
 	long size;
 	FILE *f;
 	char title[128], author[64], publisher[64], ctitle[CHAPTERS][64], isbn[14], name[64];
@@ -568,9 +571,18 @@ static long write_epub(const char *path, unsigned long num, size_t text_bytes,
 		buf_printf(&x, "<item id=\"ch%02d\" href=\"text/ch%02d.xhtml\" "
 		               "media-type=\"application/xhtml+xml\"/>\n",
 		           i + 1, i + 1);
+	for (int k = 0; k < plates; k++)
+		buf_printf(&x, "<item id=\"plate%02d\" href=\"text/plate%02d.xhtml\" "
+		               "media-type=\"application/xhtml+xml\"/>\n"
+		               "<item id=\"img%02d\" href=\"images/plate%02d.jpg\" "
+		               "media-type=\"image/jpeg\"/>\n",
+		           k + 1, k + 1, k + 1, k + 1);
 	buf_str(&x, "</manifest>\n<spine>\n<itemref idref=\"cover\" linear=\"no\"/>\n");
-	for (int i = 0; i < CHAPTERS; i++)
+	for (int i = 0; i < CHAPTERS; i++) {
 		buf_printf(&x, "<itemref idref=\"ch%02d\"/>\n", i + 1);
+		for (int k = i; k < plates; k += CHAPTERS) /* plates after their chapter */
+			buf_printf(&x, "<itemref idref=\"plate%02d\"/>\n", k + 1);
+	}
 	buf_str(&x, "</spine>\n</package>\n");
 	zip_add(a, "OEBPS/content.opf", x.p, x.len);
 
@@ -590,7 +602,27 @@ static long write_epub(const char *path, unsigned long num, size_t text_bytes,
 	                          "p { text-indent: 2em; margin: 0.3em 0; }\n"
 	                          "img.cover { width: 100%; }\n";
 	zip_add(a, "OEBPS/style.css", css, sizeof(css) - 1);
+	/* JPEG does not deflate: stored, like the mimetype */
+	if (archive_write_zip_set_compression_store(a) != ARCHIVE_OK)
+		die("zip store: %s", archive_error_string(a));
 	zip_add(a, "OEBPS/images/cover.jpg", cover.p, cover.len);
+	for (int k = 0; k < plates; k++) {
+		cover_make(ce, &img);
+		snprintf(name, sizeof(name), "OEBPS/images/plate%02d.jpg", k + 1);
+		zip_add(a, name, img.p, img.len);
+		plate_total += img.len;
+	}
+	if (archive_write_zip_set_compression_deflate(a) != ARCHIVE_OK)
+		die("zip deflate: %s", archive_error_string(a));
+	for (int k = 0; k < plates; k++) {
+		x.len = 0;
+		buf_str(&x, XHTML_HEAD);
+		buf_printf(&x, "<title>插图 %d</title>\n</head>\n<body>\n<img class=\"cover\" "
+		               "src=\"../images/plate%02d.jpg\" alt=\"插图 %d\"/>\n</body>\n</html>\n",
+		           k + 1, k + 1, k + 1);
+		snprintf(name, sizeof(name), "OEBPS/text/plate%02d.xhtml", k + 1);
+		zip_add(a, name, x.p, x.len);
+	}
 
 	x.len = 0;
 	buf_str(&x, XHTML_HEAD);
@@ -629,7 +661,8 @@ static long write_epub(const char *path, unsigned long num, size_t text_bytes,
 		die("%s: %s", path, strerror(errno));
 	size = (long)zip.len;
 	if (report)
-		dprintf(1, "%s %ld %zu %zu\n", path, size, cover.len, text_total);
+		dprintf(1, "%s %ld %zu %zu %zu\n", path, size, cover.len, text_total, plate_total);
+	free(img.p);
 	free(zip.p);
 	free(x.p);
 	free(cover.p);
@@ -640,7 +673,7 @@ static int cmd_epub(int argc, char **argv)
 {
 	const char *dir;
 	unsigned long first, count;
-	int jobs = 1;
+	int jobs = 1, plates = 0;
 	long target = 1 << 20;
 	size_t text_bytes = 1800 * 1024;
 	struct cover_enc ce = {0};
@@ -649,7 +682,7 @@ static int cmd_epub(int argc, char **argv)
 	int failed = 0;
 
 	if (argc < 6)
-		die("usage: mkbooks epub CORPUS OUTDIR FIRST COUNT [JOBS [TARGET_BYTES]]");
+		die("usage: mkbooks epub CORPUS OUTDIR FIRST COUNT [JOBS [TARGET_BYTES [PLATES]]]");
 	load_corpus(argv[2]);
 	dir = argv[3];
 	first = strtoul(argv[4], NULL, 10);
@@ -658,6 +691,10 @@ static int cmd_epub(int argc, char **argv)
 		jobs = atoi(argv[6]);
 	if (argc > 7)
 		target = atol(argv[7]);
+	if (argc > 8)
+		plates = atoi(argv[8]);
+	if (plates < 0 || plates > 99)
+		die("PLATES must be 0..99");
 	if (jobs < 1)
 		jobs = 1;
 	if (target < 300 * 1024)
@@ -669,7 +706,7 @@ static int cmd_epub(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/.calibrate.epub", dir);
 	for (int round = 0; round < 2; round++) {
 		long cover_bytes = 0, cover_and_rest;
-		got = write_epub(path, 999999, text_bytes, &ce, &cover_bytes, false);
+		got = write_epub(path, 999999, text_bytes, 0, &ce, &cover_bytes, false);
 		cover_and_rest = cover_bytes + 8 * 1024;
 		text_bytes = (size_t)((double)text_bytes * (double)(target - cover_and_rest) /
 		                      (double)(got - cover_and_rest));
@@ -686,7 +723,7 @@ static int cmd_epub(int argc, char **argv)
 		for (unsigned long i = first + (unsigned long)w; i < first + count;
 		     i += (unsigned long)jobs) {
 			snprintf(path, sizeof(path), "%s/book-%04lu.epub", dir, i);
-			write_epub(path, i, text_bytes, &ce, NULL, true);
+			write_epub(path, i, text_bytes, plates, &ce, NULL, true);
 		}
 		if (jobs > 1)
 			_exit(0);

@@ -1344,7 +1344,7 @@ static int write_file(const char *path, const char *data, size_t len)
 
 static int write_epub(const char *path, const char *text, const struct txt_chapter *ch, size_t nch,
                       const struct split_info *info, const char *id, const char *title,
-                      const char *author, const char *lang, long long mtime)
+                      const char *author, const char *lang, long long mtime, bool store)
 {
 	struct writer w = {.lang = lang, .mtime = mtime > 0 ? mtime : 0};
 	const char **titles = calloc(nch ? nch : 1, sizeof(*titles));
@@ -1373,7 +1373,7 @@ static int write_epub(const char *path, const char *text, const struct txt_chapt
 	}
 	if ((rc = add_entry(&w, "mimetype", "application/epub+zip", 20)))
 		goto out;
-	if (archive_write_zip_set_compression_deflate(w.a) != ARCHIVE_OK) {
+	if (!store && archive_write_zip_set_compression_deflate(w.a) != ARCHIVE_OK) {
 		rc = zip_errno(w.a);
 		goto out;
 	}
@@ -1591,7 +1591,7 @@ int txt_to_epub(const char *txt_path, const char *epub_path, size_t max_bytes,
 		goto out;
 	}
 	rc = write_epub(epub_path, text, ch, nch, &info, id, title, author,
-	                lang_or_default(opts->language), opts->modified);
+	                lang_or_default(opts->language), opts->modified, opts->store);
 	if (rc == -ENOENT)
 		rc = -EIO; /* the directory of epub_path is the caller's business */
 	if (rc == -EIO)

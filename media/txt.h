@@ -1,6 +1,7 @@
 #ifndef SHUXIANG_TXT_H
 #define SHUXIANG_TXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -57,6 +58,8 @@ struct txt_epub_opts {
 	const char *identifier; /* required: unique id, e.g. "urn:sha256:<hex>" ("urn:uuid:" ones
 	                           must be real UUIDs or epubcheck warns) */
 	long long modified;     /* epoch seconds for dcterms:modified */
+	bool store;             /* true: entries stored, not deflated — for an EPUB that is
+	                           unpacked at once (ingest): deflate was a third of the time */
 };
 
 struct txt_epub_result {

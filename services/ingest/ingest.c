@@ -487,6 +487,7 @@ static int build_txt(const char *src, const char *tmp, const char *hex, const ch
 	opts.language = row && row->language && *row->language ? row->language : NULL;
 	opts.identifier = ident;
 	opts.modified = x->app->now();
+	opts.store = true; /* unpacked right below, then removed */
 	rc = txt_to_epub(src, epub, 256u << 20, &opts, &res, err, sizeof(err));
 	txt_epub_result_release(&res);
 	if (rc) {
@@ -495,6 +496,7 @@ static int build_txt(const char *src, const char *tmp, const char *hex, const ch
 		return rc;
 	}
 	rc = build_epub(epub, tmp, b, out);
+	unlink(epub); /* the unpacked book is the rendition; the TXT stays as the source blob */
 	return rc;
 }
 
