@@ -211,6 +211,23 @@ int blob_put_fd(struct blob_store *bs, int fd, char hex[BLOB_HEX_SIZE], bool *ex
 	return put_stream(bs, fd, NULL, 0, hex, existed);
 }
 
+int blob_adopt(struct blob_store *bs, const char *path, const char *hex, bool *existed)
+{
+	int fd, rc;
+
+	if (!is_hex_name(hex))
+		return -EINVAL;
+	/* The bytes must be on disk before the name that promises them is. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	rc = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
+	if (rc)
+		return rc;
+	return commit_temp(bs, path, hex, existed);
+}
+
 int blob_put_mem(struct blob_store *bs, const void *buf, size_t len, char hex[BLOB_HEX_SIZE],
                  bool *existed)
 {

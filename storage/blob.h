@@ -27,6 +27,15 @@ const char *blob_store_dir(struct blob_store *bs);
  */
 int blob_put_fd(struct blob_store *bs, int fd, char hex[BLOB_HEX_SIZE], bool *existed);
 
+/*
+ * Move the file at path (written by the caller, who hashed it while writing) into the store as
+ * blob hex: fsync, rename, fsync of the directories — no copy. When the blob exists already the
+ * file is removed and *existed (may be NULL) is true. hex must be the file's SHA-256 (it is not
+ * read again). Errors: -EINVAL (hex malformed), -EXDEV (path on another file system: use
+ * blob_put_fd), -EIO, -ENOENT.
+ */
+int blob_adopt(struct blob_store *bs, const char *path, const char *hex, bool *existed);
+
 /* Store len bytes from buf; as blob_put_fd(). */
 int blob_put_mem(struct blob_store *bs, const void *buf, size_t len, char hex[BLOB_HEX_SIZE],
                  bool *existed);

@@ -68,6 +68,7 @@ struct http_upload {
 	const char *path;     /* the staging file the server wrote, under a name it made (arena);
 	                         unlinked when the request completes: rename it to keep it */
 	uint64_t size;
+	char sha256[65]; /* lower-case hex SHA-256 of the part, computed while it streamed in */
 };
 
 struct route;

@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,7 @@ struct conn_ctx {
 	struct MHD_PostProcessor *pp; /* ROUTE_UPLOAD */
 	int upload_fd;                /* the file part being written, or -1 */
 	bool part_open;               /* a file part has started */
+	crypto_hash_sha256_state part_hash;
 	const char *upload_dir;
 	struct timespec start;
 	char addr[INET6_ADDRSTRLEN];
@@ -346,6 +348,21 @@ static const char *base_name(struct arena *a, const char *filename)
 	return arena_strndup(a, b, strnlen(b, 255));
 }
 
+/* The file part being written is complete: close it and keep its digest. */
+static void part_close(struct conn_ctx *c)
+{
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	struct http_upload *u;
+
+	if (c->upload_fd < 0)
+		return;
+	close(c->upload_fd);
+	c->upload_fd = -1;
+	u = &c->req.uploads[c->req.nuploads - 1];
+	crypto_hash_sha256_final(&c->part_hash, digest);
+	sodium_bin2hex(u->sha256, sizeof(u->sha256), digest, sizeof(digest));
+}
+
 static enum MHD_Result post_part(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *filename, const char *content_type,
                                  const char *transfer_encoding, const char *data, uint64_t off,
@@ -376,10 +393,7 @@ static enum MHD_Result post_part(void *cls, enum MHD_ValueKind kind, const char 
 		char *path;
 		int fd;
 
-		if (c->upload_fd >= 0) {
-			close(c->upload_fd);
-			c->upload_fd = -1;
-		}
+		part_close(c);
 		if (req->nuploads == HTTP_MAX_UPLOADS) {
 			upload_refuse(c, 400, "bad_upload",
 			              "一次上传的文件过多 (too many files in one upload)");
@@ -398,6 +412,7 @@ static enum MHD_Result post_part(void *cls, enum MHD_ValueKind kind, const char 
 		u->size = 0;
 		c->upload_fd = fd;
 		c->part_open = true;
+		crypto_hash_sha256_init(&c->part_hash);
 	}
 	if (size && c->upload_fd >= 0) {
 		int rc = write_full(c->upload_fd, data, size);
@@ -409,6 +424,7 @@ static enum MHD_Result post_part(void *cls, enum MHD_ValueKind kind, const char 
 			return MHD_YES;
 		}
 		req->uploads[req->nuploads - 1].size += size;
+		crypto_hash_sha256_update(&c->part_hash, (const unsigned char *)data, size);
 	}
 	return MHD_YES;
 }
@@ -442,10 +458,7 @@ static void upload_end(struct conn_ctx *c)
 			              "上传不完整或格式无效 (incomplete multipart body)");
 		c->pp = NULL;
 	}
-	if (c->upload_fd >= 0) {
-		close(c->upload_fd);
-		c->upload_fd = -1;
-	}
+	part_close(c);
 	if (!c->decided && c->req.nuploads == 0)
 		upload_refuse(c, 400, "bad_upload", "没有收到文件 (no file in the upload)");
 }

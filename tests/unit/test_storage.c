@@ -181,11 +181,37 @@ static void test_blobs(const char *dir)
 		CHECK_STR(hex2, want);
 		free(big);
 	}
+	/* Adopting a file the caller hashed: moved in, not copied; a second copy is removed. */
+	{
+		static const char hello_hex[] =
+		    "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+		char f1[4300], f2[4300], bp[4300];
+		int wfd;
+
+		snprintf(f1, sizeof(f1), "%s/adopt1", dir);
+		snprintf(f2, sizeof(f2), "%s/adopt2", dir);
+		for (int i = 0; i < 2; i++) {
+			wfd = open(i ? f2 : f1, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			CHECK(write(wfd, "hello", 5) == 5, "write adopt fixture");
+			close(wfd);
+		}
+		CHECK_EQ_INT(blob_adopt(bs, f1, "not-a-hash", &existed), -EINVAL);
+		CHECK(access(f1, F_OK) == 0, "a refused adoption leaves the file");
+		CHECK_EQ_INT(blob_adopt(bs, f1, hello_hex, &existed), 0);
+		CHECK(!existed, "adopted as new");
+		CHECK(access(f1, F_OK) != 0, "the adopted file moved");
+		CHECK_EQ_INT(blob_path(bs, hello_hex, bp, sizeof(bp)), 0);
+		CHECK(stat(bp, &sb) == 0 && sb.st_size == 5, "the blob holds the file's bytes");
+		CHECK_EQ_INT(blob_adopt(bs, f2, hello_hex, &existed), 0);
+		CHECK(existed, "the same blob twice is stored once");
+		CHECK(access(f2, F_OK) != 0, "the duplicate file is removed");
+		CHECK_EQ_INT(blob_adopt(bs, f2, hello_hex, &existed), -ENOENT);
+	}
 	/* Copy to another store (backups). */
 	snprintf(path, sizeof(path), "%s/blobs2", dir);
 	CHECK_EQ_INT(blob_store_open(&dst, path), 0);
 	CHECK_EQ_INT(blob_store_copy(bs, dst, &copied), 0);
-	CHECK_EQ_INT(copied, 2);
+	CHECK_EQ_INT(copied, 3);
 	CHECK(blob_exists(dst, hex) && blob_exists(dst, hex2), "both copied");
 	CHECK_EQ_INT(blob_store_copy(bs, dst, &copied), 0);
 	CHECK_EQ_INT(copied, 0);
