@@ -226,6 +226,24 @@ static json_t *authors_json(struct db *db, long long id)
 	return a;
 }
 
+static json_t *renditions_json(struct db *db, long long id)
+{
+	static const char sql[] = "SELECT name, media_type, bytes FROM rendition "
+	                          "WHERE resource_id = ? ORDER BY name";
+	json_t *a = json_array();
+	sqlite3_stmt *st;
+
+	if (db_prepare(db, sql, &st))
+		return a;
+	sqlite3_bind_int64(st, 1, id);
+	while (db_step(st) == 1)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:I}", "name", db_col_text(st, 0),
+		                                   "media_type", db_col_text(st, 1), "bytes",
+		                                   (json_int_t)sqlite3_column_int64(st, 2)));
+	db_done(st);
+	return a;
+}
+
 static json_t *row_json(struct db *db, sqlite3_stmt *st)
 {
 	long long id = sqlite3_column_int64(st, 0);
@@ -261,6 +279,7 @@ static json_t *row_json(struct db *db, sqlite3_stmt *st)
 	json_object_set_new(o, "source",
 	                    json_pack("{s:o,s:o,s:o}", "name", col_str(st, 25), "bytes",
 	                              col_int(st, 26), "sha256", col_str(st, 27)));
+	json_object_set_new(o, "renditions", renditions_json(db, id));
 	json_object_set_new(o, "created_at", col_int(st, 28));
 	json_object_set_new(o, "updated_at", col_int(st, 29));
 	return o;

@@ -619,7 +619,11 @@ int ingest_blob(struct ingest_ctx *x, const char *hex, const char *name,
 		rn.thumb_width = b.cover.thumb_width;
 		rn.thumb_height = b.cover.thumb_height;
 		rn.cover_generated = b.cover_generated;
-		rend[nrend++] = (struct resource_rendition){"cover", "image/jpeg", "cover", 0};
+		char cdir[4096];
+		long long cbytes = 0;
+		if (pathf(cdir, sizeof(cdir), "%s/cover", tmp))
+			dir_bytes(cdir, &cbytes);
+		rend[nrend++] = (struct resource_rendition){"cover", "image/jpeg", "cover", cbytes};
 	}
 	if (b.fmt == FMT_PDF)
 		rend[nrend++] = (struct resource_rendition){"pdf", "application/pdf",
