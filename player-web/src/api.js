@@ -75,13 +75,23 @@ export const auth = {
     const data = await apiRequest('POST', '/api/v1/auth/login', { login, password });
     return data && data.principal;
   },
+  /** End the session. A 401 means it is already gone: that is what was wanted. */
   async logout() {
-    await apiRequest('POST', '/api/v1/auth/logout');
+    try {
+      await apiRequest('POST', '/api/v1/auth/logout');
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 401)) throw e;
+    }
   },
   async changePassword(current, next) {
     await apiRequest('POST', '/api/v1/auth/password', { current, new: next });
   },
 };
+
+/** The server's message for an ApiError, else `fallback` (network trouble, a bug). */
+export function errorText(e, fallback) {
+  return e instanceof ApiError ? e.message : fallback;
+}
 
 /** Parse an API answer body; throw ApiError for a non-2xx status (shared by fetch and XHR). */
 export function parseApiAnswer(status, text) {
