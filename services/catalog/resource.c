@@ -38,9 +38,11 @@ int category_find(struct db *db, const char *code_or_name, long long *id, char c
 	return rc;
 }
 
-int resource_find_by_blob(struct db *db, const char *hex, long long *id, char **title)
+int resource_find_by_blob(struct db *db, const char *hex, long long *id, char **title,
+                          long long *job_id)
 {
-	static const char sql[] = "SELECT id, title FROM resource WHERE source_blob = ?";
+	static const char sql[] =
+	    "SELECT id, title, COALESCE(job_id, 0) FROM resource WHERE source_blob = ?";
 	sqlite3_stmt *st;
 	int rc;
 
@@ -54,6 +56,8 @@ int resource_find_by_blob(struct db *db, const char *hex, long long *id, char **
 		*id = sqlite3_column_int64(st, 0);
 		if (title)
 			*title = strdup(db_col_text(st, 1));
+		if (job_id)
+			*job_id = sqlite3_column_int64(st, 2);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = -ENOENT;

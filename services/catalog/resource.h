@@ -51,9 +51,10 @@ int resource_insert(struct db *db, const struct resource_new *r,
                     const struct resource_rendition *rend, int nrend,
                     const struct passage_list *passages, time_t now, long long *id);
 
-/* The resource whose source is blob hex: 0 and *id (and *title, malloc'd, may be NULL), or
- * -ENOENT. */
-int resource_find_by_blob(struct db *db, const char *hex, long long *id, char **title);
+/* The resource whose source is blob hex: 0 and *id (and, when not NULL, *title malloc'd and
+ * *job_id, the job that made it, 0 if none), or -ENOENT. */
+int resource_find_by_blob(struct db *db, const char *hex, long long *id, char **title,
+                          long long *job_id);
 
 /* Resource id → JSON object for the API (new reference). -ENOENT. */
 int resource_get_json(struct db *db, long long id, json_t **out);

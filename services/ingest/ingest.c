@@ -517,7 +517,7 @@ int ingest_blob(struct ingest_ctx *x, const char *hex, const char *name,
 	struct resource_rendition rend[3];
 	char src[4096], tmp[4096], dst[4096], title[512], err[256], *found_title = NULL;
 	int nrend = 0, rc;
-	long long id = 0;
+	long long id = 0, made_by = 0;
 	struct db *db;
 	bool in_txn = false;
 
@@ -527,8 +527,9 @@ int ingest_blob(struct ingest_ctx *x, const char *hex, const char *name,
 		outcome_fail(out, true, "数据库暂时不可用");
 		return 0;
 	}
-	if (resource_find_by_blob(db, hex, &out->resource_id, &found_title) == 0) {
-		out->status = INGEST_DUPLICATE;
+	if (resource_find_by_blob(db, hex, &out->resource_id, &found_title, &made_by) == 0) {
+		/* made by this very job before a restart: the resumed run reports it as done */
+		out->status = x->job_id && made_by == x->job_id ? INGEST_OK : INGEST_DUPLICATE;
 		snprintf(out->title, sizeof(out->title), "%s", found_title ? found_title : "");
 		free(found_title);
 		return 0;
@@ -646,7 +647,7 @@ int ingest_blob(struct ingest_ctx *x, const char *hex, const char *name,
 		db_rollback(db);
 		in_txn = false;
 		out->status = INGEST_DUPLICATE;
-		if (resource_find_by_blob(db, hex, &out->resource_id, &found_title) == 0) {
+		if (resource_find_by_blob(db, hex, &out->resource_id, &found_title, NULL) == 0) {
 			snprintf(out->title, sizeof(out->title), "%s",
 			         found_title ? found_title : "");
 			free(found_title);
