@@ -1112,8 +1112,11 @@ static bool is_block(const char *l)
 
 static void text_put(struct text_ctx *c, const char *s, size_t n)
 {
-	if (c->len + n + 1 > CHAPTER_TEXT_MAX)
+	if (c->len + n + 1 > CHAPTER_TEXT_MAX) {
+		/* enough of this chapter: stop reading it (the text so far is kept) */
+		XML_StopParser(c->run.p, XML_FALSE);
 		return;
+	}
 	if (c->len + n + 1 > c->cap) {
 		size_t nc = c->cap ? c->cap : 4096;
 		char *nt;
@@ -1317,6 +1320,14 @@ static int read_opf(struct epub_book *book, const char *dir, const struct epub_l
 	}
 	rc = 0; /* a broken table of contents is not a broken book */
 	for (size_t i = 0; i < book->nspine; i++) {
+		bool again = false;
+		/* a spine may list one file many times: its text is read once */
+		for (size_t k = 0; k < i && !again; k++)
+			again = strcmp(book->spine[k], book->spine[i]) == 0;
+		if (again)
+			continue;
+		if (lim->max_passages && book->passages.n >= lim->max_passages)
+			break; /* search has enough of this book */
 		rc = chapter_text(book, dir, book->spine[i], lim);
 		if (rc == -EPERM) {
 			set_err(err, errlen, "章节文件含有 XML 实体声明，出于安全原因已拒绝");
@@ -1392,10 +1403,6 @@ int epub_read(const char *path, const char *dir, const struct epub_limits *lim,
 			rc = -ENOMEM;
 			goto out;
 		}
-	if (!book->meta.title) {
-		set_err(err, errlen, "EPUB 没有题名（OPF 缺少 dc:title）");
-		rc = -EBADMSG;
-	}
 out:
 	free(cc.rootfile);
 	if (a)

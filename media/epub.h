@@ -57,7 +57,8 @@ struct epub_book {
 };
 
 /*
- * Read the EPUB at path and unpack it into dir (which must exist and be empty). Fills *book
+ * Read the EPUB at path and unpack it into dir (which must exist and be empty). A book without
+ * dc:title reads with meta.title NULL: the caller names it (manifest, file name). Fills *book
  * (release with epub_book_release, also after a failure). Errors, with err in Chinese for
  * staff: -EBADMSG (not a zip, damaged, no container.xml, no OPF, OPF not well-formed, entity
  * declarations), -EFBIG / -E2BIG (limits: size, entry count, compression ratio), -EIO, -ENOMEM.

@@ -130,6 +130,10 @@ int passage_split(struct passage_list *list, const char *href, const char *text,
 			}
 			/* the tail starts the next passage */
 		}
+		/* A full list takes nothing more; and never copy more than the buffer holds (the
+		 * list can fill in the middle of a long paragraph). */
+		if (full(list) || plen > PASSAGE_MAX - blen - (blen ? 1 : 0))
+			return 0;
 		if (!blen)
 			boff = ps;
 		else

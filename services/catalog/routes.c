@@ -12,6 +12,13 @@
 
 static const char *const kinds[] = {"ebook", "audiobook", "video"};
 
+/* Who uploaded what file under which hash is staff business, not the public catalogue's. */
+static void public_view(struct http_req *req, json_t *r)
+{
+	if (!(req->who.grants & GRANT_STAFF))
+		json_object_del(r, "source");
+}
+
 static int h_list(void *ctx, struct http_req *req, struct http_resp *resp)
 {
 	struct app *app = ctx;
@@ -37,6 +44,8 @@ static int h_list(void *ctx, struct http_req *req, struct http_resp *resp)
 	if ((rc = app_db(app, &db)) ||
 	    (rc = resource_list_json(db, before, kind, category, (int)limit, &items, &next)))
 		return rc;
+	for (size_t i = 0; i < json_array_size(items); i++)
+		public_view(req, json_array_get(items, i));
 	return resp_json(resp, 200,
 	                 json_pack("{s:o,s:o}", "items", items, "next_cursor",
 	                           next ? json_sprintf("%lld", next) : json_null()));
@@ -53,6 +62,7 @@ static int h_one(void *ctx, struct http_req *req, struct http_resp *resp)
 	if ((rc = http_param_id(req, resp, "id", &id)) || (rc = app_db(app, &db)) ||
 	    (rc = resource_get_json(db, id, &r)))
 		return rc;
+	public_view(req, r);
 	return resp_json(resp, 200, json_pack("{s:o}", "resource", r));
 }
 
@@ -102,8 +112,8 @@ static int h_cover(void *ctx, struct http_req *req, struct http_resp *resp)
 }
 
 const struct route catalog_routes[] = {
-    {HTTP_GET, "/api/v1/resources", h_list, 0, 0, 0},
-    {HTTP_GET, "/api/v1/resources/:id", h_one, 0, 0, 0},
+    {HTTP_GET, "/api/v1/resources", h_list, 0, 0, ROUTE_AUTH_OPTIONAL},
+    {HTTP_GET, "/api/v1/resources/:id", h_one, 0, 0, ROUTE_AUTH_OPTIONAL},
     {HTTP_PATCH, "/api/v1/staff/resources/:id", h_edit, GRANT_CATALOGUER | GRANT_CONTENT, 64 * 1024,
      0},
     {HTTP_GET, "/covers/:id/:file", h_cover, 0, 0, 0},

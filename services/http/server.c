@@ -68,6 +68,7 @@ struct conn_ctx {
 	struct MHD_PostProcessor *pp; /* ROUTE_UPLOAD */
 	int upload_fd;                /* the file part being written, or -1 */
 	bool part_open;               /* a file part has started */
+	bool part_empty_start;        /* it began with a call of size 0 and nothing came since */
 	crypto_hash_sha256_state part_hash;
 	const char *upload_dir;
 	struct timespec start;
@@ -345,7 +346,14 @@ static const char *base_name(struct arena *a, const char *filename)
 	for (const char *p = filename; *p; p++)
 		if (*p == '/' || *p == '\\')
 			b = p + 1;
-	return arena_strndup(a, b, strnlen(b, 255));
+	size_t n = strnlen(b, 256);
+
+	if (n > 255) { /* cut, but never inside a UTF-8 sequence */
+		n = 255;
+		while (n > 0 && ((unsigned char)b[n] & 0xC0) == 0x80)
+			n--;
+	}
+	return arena_strndup(a, b, n);
 }
 
 /* The file part being written is complete: close it and keep its digest. */
@@ -374,21 +382,33 @@ static enum MHD_Result post_part(void *cls, enum MHD_ValueKind kind, const char 
 	(void)kind, (void)content_type, (void)transfer_encoding;
 	if (c->decided)
 		return MHD_YES;
-	if (!filename) { /* a small text field */
+	if (!filename) { /* a small text field, possibly in several pieces */
+		size_t have = off && req->nform ? strlen(req->form_value[req->nform - 1]) : 0;
+		char *v;
+
+		if ((off == 0 && req->nform == HTTP_MAX_FORM_FIELDS) || have + size > 4096) {
+			upload_refuse(c, 400, "bad_upload", "表单字段过多或过长 (form too large)");
+			return MHD_YES;
+		}
 		if (off == 0) {
-			if (req->nform == HTTP_MAX_FORM_FIELDS || size > 4096) {
-				upload_refuse(c, 400, "bad_upload",
-				              "表单字段过多或过长 (form too large)");
-				return MHD_YES;
-			}
 			req->form_name[req->nform] = arena_strdup(c->arena, key ? key : "");
 			req->form_value[req->nform] = arena_strndup(c->arena, data, size);
 			if (req->form_name[req->nform] && req->form_value[req->nform])
 				req->nform++;
+		} else if (req->nform && (v = arena_alloc(c->arena, have + size + 1))) {
+			memcpy(v, req->form_value[req->nform - 1], have);
+			memcpy(v + have, data, size);
+			v[have + size] = '\0';
+			req->form_value[req->nform - 1] = v;
 		}
 		return MHD_YES;
 	}
-	if (off == 0 && (!c->part_open || req->uploads[req->nuploads - 1].size > 0)) {
+	/* Every part starts with a call at offset 0 — an empty file with exactly one, of size 0.
+	 * Only a call at offset 0 right after such an empty start of the same part continues it. */
+	if (off == 0 && !(c->part_open && c->part_empty_start && size > 0 &&
+	                  strcmp(req->uploads[req->nuploads - 1].field, key ? key : "") == 0 &&
+	                  strcmp(req->uploads[req->nuploads - 1].filename,
+	                         base_name(c->arena, filename)) == 0)) {
 		struct http_upload *u;
 		char *path;
 		int fd;
@@ -412,6 +432,7 @@ static enum MHD_Result post_part(void *cls, enum MHD_ValueKind kind, const char 
 		u->size = 0;
 		c->upload_fd = fd;
 		c->part_open = true;
+		c->part_empty_start = size == 0;
 		crypto_hash_sha256_init(&c->part_hash);
 	}
 	if (size && c->upload_fd >= 0) {
@@ -424,6 +445,7 @@ static enum MHD_Result post_part(void *cls, enum MHD_ValueKind kind, const char 
 			return MHD_YES;
 		}
 		req->uploads[req->nuploads - 1].size += size;
+		c->part_empty_start = false;
 		crypto_hash_sha256_update(&c->part_hash, (const unsigned char *)data, size);
 	}
 	return MHD_YES;

@@ -408,7 +408,8 @@ static int build_epub(const char *src, const char *tmp, struct built *b, struct 
 		return rc;
 	}
 	if ((rc = write_book_json(&book, dir))) {
-		outcome_fail(out, true, "无法写入 book.json");
+		/* -ENOMEM is also what a book path that is not UTF-8 gives: not worth a retry */
+		outcome_fail(out, rc == -EIO, "EPUB 的文件名无法识别或无法写入 book.json");
 		epub_book_release(&book);
 		return rc;
 	}
@@ -538,6 +539,11 @@ int ingest_blob(struct ingest_ctx *x, const char *hex, const char *name,
 		return 0;
 	if ((rc = blob_path(app->blobs, hex, src, sizeof(src))) || access(src, R_OK)) {
 		outcome_fail(out, false, "上传的文件已不存在（请重新上传）");
+		return 0;
+	}
+	if ((uint64_t)file_size(src) > BOOK_MAX_BYTES) {
+		outcome_fail(out, false, "文件过大（单本电子书最大 %llu MB）",
+		             (unsigned long long)(BOOK_MAX_BYTES >> 20));
 		return 0;
 	}
 	title_from_name(name, title, sizeof(title));

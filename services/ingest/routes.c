@@ -10,6 +10,7 @@
 #include "ingest/ingest.h"
 #include "jobs/runner.h"
 #include "log.h"
+#include "utf8.h"
 
 static json_t *opt_time(long long t)
 {
@@ -150,13 +151,20 @@ static int h_upload(void *ctx, struct http_req *req, struct http_resp *resp)
 	if ((rc = app_db(app, &db)))
 		return rc;
 	/* Refuse the whole upload before queueing anything, so a retry starts clean. */
-	for (int i = 0; i < req->nuploads; i++)
-		if (req->uploads[i].size == 0 && *req->uploads[i].filename) {
+	for (int i = 0; i < req->nuploads; i++) {
+		const char *fn = req->uploads[i].filename;
+		if (!fn || !utf8_valid(fn, strlen(fn))) {
 			json_decref(list);
-			return resp_error(resp, 400, "empty_file",
-			                  arena_printf(req->arena, "文件「%s」是空的 (empty file)",
-			                               req->uploads[i].filename));
+			return resp_error(resp, 400, "bad_filename",
+			                  "文件名不是有效的 UTF-8 (file name is not UTF-8)");
 		}
+		if (req->uploads[i].size == 0 && *fn) {
+			json_decref(list);
+			return resp_error(
+			    resp, 400, "empty_file",
+			    arena_printf(req->arena, "文件「%s」是空的 (empty file)", fn));
+		}
+	}
 	for (int i = 0; i < req->nuploads; i++) {
 		const struct http_upload *u = &req->uploads[i];
 		char hex[BLOB_HEX_SIZE], *payload;

@@ -915,11 +915,23 @@ static void test_epub(void)
 	CHECK(jint(r, "cover.height") * 2 == jint(r, "cover.width") * 3, "cover aspect %lld×%lld",
 	      jint(r, "cover.width"), jint(r, "cover.height"));
 	CHECK(json_is_false(jpath(r, "cover.generated")), "cover from the book, not drawn");
-	CHECK_STR(jstr(r, "source.name"), "春江花月夜.epub");
-	CHECK_EQ_INT(jint(r, "source.bytes"), (long long)b.n);
-	CHECK(jstr(r, "source.sha256") && strlen(jstr(r, "source.sha256")) == 64, "source sha256");
+	CHECK(jpath(r, "source") == NULL, "the public view does not show the uploaded file");
 	CHECK(jint(r, "created_at") > 0, "created_at");
 	json_decref(r);
+	{
+		/* staff see which file, how big, under which hash */
+		char path[96];
+		long st;
+		json_t *j;
+		snprintf(path, sizeof(path), "/api/v1/resources/%lld", id);
+		j = get_json(path, staff, &st);
+		r = json_object_get(j, "resource");
+		CHECK_STR(jstr(r, "source.name"), "春江花月夜.epub");
+		CHECK_EQ_INT(jint(r, "source.bytes"), (long long)b.n);
+		CHECK(jstr(r, "source.sha256") && strlen(jstr(r, "source.sha256")) == 64,
+		      "source sha256");
+		json_decref(j);
+	}
 
 	check_cover_file(id, "cover.jpg", "image/jpeg", "\xFF\xD8", 2);
 	check_cover_file(id, "thumb.jpg", "image/jpeg", "\xFF\xD8", 2);
@@ -1597,6 +1609,45 @@ static void test_bad_books(void)
 		CHECK_STR(error_code(j), "empty_file");
 		json_decref(j);
 		CHECK(health_ok(), "alive");
+	}
+	{
+		/* an empty part before a real one: refused as a whole, the next part is not
+		 * taken for the empty one's continuation */
+		struct http_part p[2] = {{.filename = "空的.txt", .data = "", .len = 0},
+		                         {.filename = "真的.txt",
+		                          .data = "第一章 开始\n这是正文。\n",
+		                          .len = strlen("第一章 开始\n这是正文。\n")}};
+		long long n0 = resource_count();
+		json_t *j = upload_parts(p, 2, staff, "auto", false, &st);
+		CHECK_EQ_INT(st, 400);
+		CHECK_STR(error_code(j), "empty_file");
+		json_decref(j);
+		CHECK_EQ_INT(resource_count(), n0);
+	}
+	{
+		/* a file name that is not UTF-8 */
+		struct http_part p = {.filename = "bad\xff\xfe.txt", .data = "abc", .len = 3};
+		json_t *j = upload_parts(&p, 1, staff, "auto", false, &st);
+		CHECK_EQ_INT(st, 400);
+		CHECK_STR(error_code(j), "bad_filename");
+		json_decref(j);
+	}
+	{
+		/* a long Chinese name is cut on a character boundary, not refused */
+		char name[400] = "a";
+		struct http_part p = {.filename = name,
+		                      .data = "第一章 长名\n正文。\n",
+		                      .len = strlen("第一章 长名\n正文。\n")};
+		json_t *j;
+		size_t o = 1;
+		for (int i = 0; i < 90; i++)
+			o += (size_t)snprintf(name + o, sizeof(name) - o, "长");
+		snprintf(name + o, sizeof(name) - o, ".txt");
+		j = upload_parts(&p, 1, staff, "auto", false, &st);
+		CHECK_EQ_INT(st, 202);
+		CHECK(jstr(j, "uploads.0.name") && strlen(jstr(j, "uploads.0.name")) <= 255,
+		      "name kept, cut to 255 bytes");
+		json_decref(j);
 	}
 	{
 		png_make(&b, 40, 40, 3);
