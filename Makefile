@@ -10,7 +10,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 APT_PKGS := build-essential cmake pkg-config ca-certificates curl sqlite3 \
             libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcurl4-openssl-dev \
             libarchive-dev libexpat1-dev libuchardet-dev libpoppler-glib-dev libcairo2-dev \
-            libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libavutil-dev \
+            libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev \
             fonts-noto-cjk fortunes-zh
 # Browser tests: Debian's Chromium (never a downloaded browser) and CJK fonts for the pages.
 # epubcheck checks the EPUBs we write; zip builds hostile archives in tests.

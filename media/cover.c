@@ -514,52 +514,96 @@ out:
 	return rc;
 }
 
-/* full is the full-range YUV picture: JPEG as is, WebP after a same-size range conversion. */
+/* full is the full-range YUV picture: JPEG as is, WebP after a same-size range conversion.
+ * Either name may be NULL to skip that format. */
 static int encode_pair(const AVFrame *full, const char *dir, const char *jpg, const char *webp)
 {
 	AVFrame *studio = NULL;
-	int rc;
+	int rc = 0;
 
-	rc = encode_file(full, false, dir, jpg);
-	if (rc)
-		goto out;
-	rc = rescale(full, full->width, full->height, AV_PIX_FMT_YUV420P, false, &studio);
-	if (rc)
-		goto out;
-	rc = encode_file(studio, true, dir, webp);
+	if (jpg) {
+		rc = encode_file(full, false, dir, jpg);
+		if (rc)
+			goto out;
+	}
+	if (webp) {
+		rc = rescale(full, full->width, full->height, AV_PIX_FMT_YUV420P, false, &studio);
+		if (rc)
+			goto out;
+		rc = encode_file(studio, true, dir, webp);
+	}
 out:
 	av_frame_free(&studio);
 	return rc;
+}
+
+/* Scale src to fit maxw × maxh and encode it; *scaled (may be NULL) keeps the scaled picture
+ * for a further reduction. */
+static int write_scaled(const AVFrame *src, int maxw, int maxh, const char *dir, const char *jpg,
+                        const char *webp, int *w, int *h, AVFrame **scaled)
+{
+	AVFrame *frame = NULL;
+	int ow, oh, rc;
+
+	fit_within(src->width, src->height, maxw, maxh, &ow, &oh);
+	/* Everything stays YUV 4:2:0, the encoders' own format: going through RGB cost a third
+	 * of the time in swscale's slow paths. */
+	rc = rescale(src, ow, oh, AV_PIX_FMT_YUV420P, true, &frame);
+	if (rc)
+		goto out;
+	rc = encode_pair(frame, dir, jpg, webp);
+	if (rc)
+		goto out;
+	*w = ow;
+	*h = oh;
+	if (scaled) {
+		*scaled = frame;
+		frame = NULL;
+	}
+out:
+	av_frame_free(&frame);
+	return rc;
+}
+
+int cover_write_frame(const AVFrame *src, int max_w, int max_h, const char *dir,
+                      const char *jpg_name, const char *webp_name, int *width, int *height)
+{
+	int w, h, rc;
+
+	if (width)
+		*width = 0;
+	if (height)
+		*height = 0;
+	if (!src || !dir || (!jpg_name && !webp_name) || max_w <= 0 || max_h <= 0 ||
+	    src->width <= 0 || src->height <= 0 || src->format < 0)
+		return -EINVAL;
+	if ((long long)src->width * src->height > COVER_MAX_INPUT_PIXELS)
+		return -E2BIG;
+	rc = write_scaled(src, max_w, max_h, dir, jpg_name, webp_name, &w, &h, NULL);
+	if (rc)
+		return rc;
+	if (width)
+		*width = w;
+	if (height)
+		*height = h;
+	return 0;
 }
 
 /* The shared tail of every entry point: src is opaque (alpha already flattened). */
 static int write_covers(const AVFrame *src, const char *dir, struct cover_info *out, char *err,
                         size_t errlen)
 {
-	AVFrame *cover = NULL, *thumb = NULL;
+	AVFrame *cover = NULL;
 	struct cover_info info;
 	int rc;
 
-	fit_within(src->width, src->height, COVER_MAX_W, COVER_MAX_H, &info.width, &info.height);
-	info.thumb_width = info.width < COVER_THUMB_W ? info.width : COVER_THUMB_W;
-	info.thumb_height =
-	    (int)(((long long)info.height * info.thumb_width + info.width / 2) / info.width);
-	if (info.thumb_height < 1)
-		info.thumb_height = 1;
-
-	/* Everything stays YUV 4:2:0, the encoders' own format: going through RGB cost a third
-	 * of the time in swscale's slow paths. */
-	rc = rescale(src, info.width, info.height, AV_PIX_FMT_YUV420P, true, &cover);
-	if (rc)
-		goto fail;
-	rc = encode_pair(cover, dir, "cover.jpg", "cover.webp");
+	rc = write_scaled(src, COVER_MAX_W, COVER_MAX_H, dir, "cover.jpg", "cover.webp",
+	                  &info.width, &info.height, &cover);
 	if (rc)
 		goto fail;
 	/* The thumbnail is a 2:1 reduction of the cover at most: cheaper than from the source. */
-	rc = rescale(cover, info.thumb_width, info.thumb_height, AV_PIX_FMT_YUV420P, true, &thumb);
-	if (rc)
-		goto fail;
-	rc = encode_pair(thumb, dir, "thumb.jpg", "thumb.webp");
+	rc = write_scaled(cover, COVER_THUMB_W, INT_MAX, dir, "thumb.jpg", "thumb.webp",
+	                  &info.thumb_width, &info.thumb_height, NULL);
 	if (rc)
 		goto fail;
 	if (out)
@@ -572,7 +616,6 @@ fail:
 	        : rc == -EBADMSG ? "封面图片的像素格式不受支持"
 	                         : "封面处理失败");
 out:
-	av_frame_free(&thumb);
 	av_frame_free(&cover);
 	return rc;
 }

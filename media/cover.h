@@ -5,11 +5,11 @@
 #include <stdint.h>
 
 /*
- * Cover images for e-books (and later posters): each cover is written as four files into a
- * directory the caller owns — cover.jpg and cover.webp (fit within COVER_MAX_W × COVER_MAX_H,
- * never upscaled) and thumb.jpg and thumb.webp (COVER_THUMB_W wide, for the kiosk waterfall)
- * — and their pixel sizes are returned, because the kiosk lays out covers before they load.
- * Decoding and encoding go through libavcodec/libswscale; generated covers through
+ * Cover images for e-books (and the still-image writer behind video posters): each cover is written
+ * as four files into a directory the caller owns — cover.jpg and cover.webp (fit within COVER_MAX_W
+ * × COVER_MAX_H, never upscaled) and thumb.jpg and thumb.webp (COVER_THUMB_W wide, for the kiosk
+ * waterfall) — and their pixel sizes are returned, because the kiosk lays out covers before they
+ * load. Decoding and encoding go through libavcodec/libswscale; generated covers through
  * libavfilter's drawtext with a CJK font from Debian's fonts-noto-cjk.
  */
 
@@ -58,5 +58,22 @@ int cover_from_bgra(const uint8_t *bgra, int width, int height, int stride, cons
  */
 int cover_generate(const char *title, const char *author, const char *colour, const char *dir,
                    struct cover_info *out, char *err, size_t errlen);
+
+struct AVFrame;
+
+/*
+ * Write one picture as still images (also used for video posters and scrub-thumbnail
+ * sprites): src (any pixel format libswscale reads, opaque, pixels taken as square; full or
+ * studio range as its format and color_range say) is scaled to fit within max_w × max_h,
+ * never upscaled, and written as a JPEG file dir/jpg_name and a WebP file dir/webp_name
+ * (either name may be NULL to skip that format, not both; existing files are replaced).
+ * src and the names are borrowed; width and height (each may be NULL) receive the size
+ * written, 0 on failure. Safe to call from several threads at once.
+ * Errors: -EINVAL (NULL src or dir, both names NULL, bad geometry), -E2BIG (src over
+ * COVER_MAX_INPUT_PIXELS), -EBADMSG (a pixel format libswscale cannot read), -EIO (a file
+ * could not be written or encoded), -ENOMEM.
+ */
+int cover_write_frame(const struct AVFrame *src, int max_w, int max_h, const char *dir,
+                      const char *jpg_name, const char *webp_name, int *width, int *height);
 
 #endif
