@@ -423,9 +423,10 @@ static int flatten_alpha(AVFrame **framep)
 
 /* ---- encoding and files ---- */
 
-static int write_file(const char *dir, const char *name, const uint8_t *data, size_t len)
+int cover_write_file(const char *dir, const char *name, const void *buf, size_t len)
 {
 	char path[PATH_MAX];
+	const uint8_t *data = buf;
 	int fd, rc = 0;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
@@ -505,7 +506,7 @@ static int encode_file(const AVFrame *yuv, bool webp, const char *dir, const cha
 		rc = from_averror(rc, -EIO);
 		goto out;
 	}
-	rc = write_file(dir, name, pkt->data, (size_t)pkt->size);
+	rc = cover_write_file(dir, name, pkt->data, (size_t)pkt->size);
 out:
 	av_dict_free(&opts);
 	av_packet_free(&pkt);

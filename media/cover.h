@@ -76,4 +76,11 @@ struct AVFrame;
 int cover_write_frame(const struct AVFrame *src, int max_w, int max_h, const char *dir,
                       const char *jpg_name, const char *webp_name, int *width, int *height);
 
+/*
+ * Write len bytes of buf (borrowed) to the file dir/name, created with mode 0644 or replaced
+ * (never through a symbolic link). Errors: -EIO (the path is too long, or opening, writing or
+ * closing failed).
+ */
+int cover_write_file(const char *dir, const char *name, const void *buf, size_t len);
+
 #endif

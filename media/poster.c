@@ -20,7 +20,6 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
-#include <libavutil/display.h>
 #include <libavutil/frame.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
@@ -114,23 +113,6 @@ struct vdec {
 	void *opaque;
 };
 
-static int rotation_of(const AVStream *st)
-{
-	size_t size = 0;
-	const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
-	double theta;
-	long deg;
-
-	if (!m || size < 9 * sizeof(int32_t))
-		return 0;
-	theta = av_display_rotation_get((const int32_t *)m); /* counter-clockwise */
-	if (theta != theta)
-		return 0;
-	deg = (long)(theta / 90.0 + (theta < 0 ? -0.5 : 0.5)) * -90;
-	deg %= 360;
-	return (int)(deg < 0 ? deg + 360 : deg);
-}
-
 static void vdec_close(struct vdec *d)
 {
 	av_frame_free(&d->tmp);
@@ -144,7 +126,6 @@ static void vdec_close(struct vdec *d)
 static int vdec_open(struct vdec *d, const char *path, probe_cancel_fn cancel, void *opaque,
                      char *err, size_t errlen, const char *what)
 {
-	const AVCodec *codec;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
@@ -164,31 +145,37 @@ static int vdec_open(struct vdec *d, const char *path, probe_cancel_fn cancel, v
 	}
 	if (!d->st)
 		return set_msg(err, errlen, -ENODATA, what);
-	codec = avcodec_find_decoder(d->st->codecpar->codec_id);
-	if (!codec) {
+	/* One thread: jobs already run side by side. */
+	rc = probe_open_decoder(&d->dec, d->st, 1);
+	if (rc == -ENOTSUP) {
 		if (err && errlen)
 			snprintf(err, errlen, "不支持的视频编码（%s）",
 			         avcodec_get_name(d->st->codecpar->codec_id));
-		return -ENOTSUP;
+		return rc;
 	}
-	d->dec = avcodec_alloc_context3(codec);
+	if (rc < 0)
+		return set_msg(err, errlen, rc, what);
 	d->pkt = av_packet_alloc();
 	d->frame = av_frame_alloc();
 	d->tmp = av_frame_alloc();
-	if (!d->dec || !d->pkt || !d->frame || !d->tmp)
+	if (!d->pkt || !d->frame || !d->tmp)
 		return set_msg(err, errlen, -ENOMEM, what);
-	rc = avcodec_parameters_to_context(d->dec, d->st->codecpar);
-	if (rc < 0)
-		return set_msg(err, errlen, from_averror(rc, -EBADMSG), what);
-	d->dec->max_pixels = (int64_t)PROBE_MAX_WIDTH * PROBE_MAX_HEIGHT;
-	d->dec->thread_count = 1; /* jobs already run side by side */
-	d->dec->pkt_timebase = d->st->time_base;
-	rc = avcodec_open2(d->dec, codec, NULL);
-	if (rc < 0)
-		return set_msg(err, errlen, from_averror(rc, -EBADMSG), what);
 	d->start = d->st->start_time != AV_NOPTS_VALUE ? d->st->start_time : 0;
-	d->rotation = rotation_of(d->st);
+	d->rotation = probe_rotation(d->st);
 	return 0;
+}
+
+/* The common start of poster_make() and thumbs_make(): clear err, check the arguments and
+ * open path; d is released with vdec_close() whatever happens. */
+static int vdec_start(struct vdec *d, const char *path, const char *outdir, probe_cancel_fn cancel,
+                      void *opaque, char *err, size_t errlen, const char *what)
+{
+	if (err && errlen)
+		err[0] = '\0';
+	memset(d, 0, sizeof(*d));
+	if (!path || !outdir)
+		return set_msg(err, errlen, -EINVAL, what);
+	return vdec_open(d, path, cancel, opaque, err, errlen, what);
 }
 
 static void take_frame(struct vdec *d)
@@ -496,16 +483,9 @@ int poster_make(const char *path, const char *outdir, probe_cancel_fn cancel, vo
 	int64_t target = 0, dur;
 	int w, h, rc;
 
-	if (err && errlen)
-		err[0] = '\0';
 	if (out)
 		memset(out, 0, sizeof(*out));
-	memset(&d, 0, sizeof(d));
-	if (!path || !outdir) {
-		rc = set_msg(err, errlen, -EINVAL, "海报");
-		goto out;
-	}
-	rc = vdec_open(&d, path, cancel, opaque, err, errlen, "海报");
+	rc = vdec_start(&d, path, outdir, cancel, opaque, err, errlen, "海报");
 	if (rc)
 		goto out;
 	dur = duration_us(&d);
@@ -548,33 +528,6 @@ out:
 }
 
 /* ---- thumbnails ---- */
-
-static int write_text(const char *dir, const char *name, const char *text, size_t len)
-{
-	char path[PATH_MAX];
-	int fd, rc = 0;
-
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-		return -EIO;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -EIO;
-	while (len > 0) {
-		ssize_t n = write(fd, text, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = -EIO;
-			break;
-		}
-		text += n;
-		len -= (size_t)n;
-	}
-	if (close(fd) != 0 && rc == 0)
-		rc = -EIO;
-	return rc;
-}
 
 static int vtt_time(char *buf, size_t cap, int64_t ms)
 {
@@ -632,16 +585,9 @@ int thumbs_make(const char *path, const char *outdir, int interval_s, int tile_w
 	size_t vlen = 0, vcap;
 	int rc, sheets = 0;
 
-	if (err && errlen)
-		err[0] = '\0';
 	if (out)
 		memset(out, 0, sizeof(*out));
-	memset(&d, 0, sizeof(d));
-	if (!path || !outdir) {
-		rc = set_msg(err, errlen, -EINVAL, "缩略图");
-		goto out;
-	}
-	rc = vdec_open(&d, path, cancel, opaque, err, errlen, "缩略图");
+	rc = vdec_start(&d, path, outdir, cancel, opaque, err, errlen, "缩略图");
 	if (rc)
 		goto out;
 	plan_thumbs(&d, interval_s, tile_width, &p);
@@ -720,7 +666,7 @@ int thumbs_make(const char *path, const char *outdir, int interval_s, int tile_w
 			sheets++;
 		}
 	}
-	rc = write_text(outdir, "thumbs.vtt", vtt, vlen);
+	rc = cover_write_file(outdir, "thumbs.vtt", vtt, vlen);
 	if (rc)
 		goto fail;
 	if (out) {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/avstring.h>
 #include <libavutil/display.h>
@@ -460,7 +461,7 @@ static int64_t to_ms(int64_t t, AVRational tb)
 	return t == AV_NOPTS_VALUE ? 0 : av_rescale_q(t, tb, (AVRational){1, 1000});
 }
 
-static int rotation_of(const AVStream *st)
+int probe_rotation(const AVStream *st)
 {
 	size_t size = 0;
 	const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
@@ -478,7 +479,7 @@ static int rotation_of(const AVStream *st)
 	return (int)(deg < 0 ? deg + 360 : deg);
 }
 
-static int64_t keyframe_gap_ms(const AVStream *st)
+int64_t probe_keyframe_gap_ms(const AVStream *st)
 {
 	int n = avformat_index_get_entries_count(st);
 	int64_t prev = AV_NOPTS_VALUE, gap = 0;
@@ -502,6 +503,38 @@ static int64_t keyframe_gap_ms(const AVStream *st)
 	return gap > 0 ? to_ms(gap, st->time_base) : 0;
 }
 
+int probe_open_decoder(AVCodecContext **out, const AVStream *st, int threads)
+{
+	const AVCodec *codec;
+	AVCodecContext *c;
+	int rc;
+
+	if (!out || !st)
+		return -EINVAL;
+	*out = NULL;
+	codec = avcodec_find_decoder(st->codecpar->codec_id);
+	if (!codec)
+		return -ENOTSUP;
+	c = avcodec_alloc_context3(codec);
+	if (!c)
+		return -ENOMEM;
+	rc = avcodec_parameters_to_context(c, st->codecpar);
+	if (rc < 0)
+		goto out;
+	c->pkt_timebase = st->time_base;
+	c->thread_count = threads;
+	/* The demuxer's declared size was checked; a stream may still change size mid-way. */
+	c->max_pixels = (int64_t)PROBE_MAX_WIDTH * PROBE_MAX_HEIGHT;
+	rc = avcodec_open2(c, codec, NULL);
+	if (rc < 0)
+		goto out;
+	*out = c;
+	c = NULL;
+out:
+	avcodec_free_context(&c);
+	return rc < 0 ? from_averror(rc) : 0;
+}
+
 static void describe_video(const AVFormatContext *ctx, AVStream *st, struct media_video *v)
 {
 	const AVCodecParameters *par = st->codecpar;
@@ -512,10 +545,10 @@ static void describe_video(const AVFormatContext *ctx, AVStream *st, struct medi
 	v->width = par->width;
 	v->height = par->height;
 	v->fps = fr.num > 0 && fr.den > 0 ? av_q2d(fr) : 0;
-	v->rotation = rotation_of(st);
+	v->rotation = probe_rotation(st);
 	copy_name(v->pix_fmt, sizeof(v->pix_fmt), av_get_pix_fmt_name(par->format));
 	v->bit_rate = par->bit_rate;
-	v->max_keyframe_gap_ms = keyframe_gap_ms(st);
+	v->max_keyframe_gap_ms = probe_keyframe_gap_ms(st);
 }
 
 static void describe_audio(const AVStream *st, struct media_audio *a)

@@ -124,4 +124,26 @@ void probe_release(struct media_info *info);
  */
 int probe_cover_bytes(const char *path, uint8_t **out, size_t *len, char *err, size_t errlen);
 
+struct AVStream;
+struct AVCodecContext;
+
+/* Clockwise degrees (0, 90, 180 or 270) to turn st's pictures for display, from its display
+ * matrix (other angles rounded to a multiple of 90); 0 without one. st is borrowed. */
+int probe_rotation(const struct AVStream *st);
+
+/* Longest distance in ms between key frames in the demuxer's index for st (an upper bound
+ * where the index lists only some key frames, the last one measured to the stream's end);
+ * 0 when there is no index. st is borrowed. */
+int64_t probe_keyframe_gap_ms(const struct AVStream *st);
+
+/*
+ * Open a decoder for st (a stream of a context from probe_open_input(); borrowed) with its
+ * time base, threads threads (0 lets libavcodec choose) and frames capped at
+ * PROBE_MAX_WIDTH × PROBE_MAX_HEIGHT. *out receives a context the caller owns and frees with
+ * avcodec_free_context(), or NULL on failure. No message is written: callers word their own.
+ * Errors: -ENOTSUP (no decoder for the codec), -EBADMSG (parameters the decoder refuses),
+ * -ENOMEM, -EINVAL (out or st NULL).
+ */
+int probe_open_decoder(struct AVCodecContext **out, const struct AVStream *st, int threads);
+
 #endif

@@ -157,31 +157,16 @@ static int fail_av(struct transcode_job *job, int averr, const char *data_msg)
 
 static int open_decoder(struct transcode_job *job, int index, AVCodecContext **out)
 {
-	AVStream *st = job->in->streams[index];
-	const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
-	bool video = st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO;
-	const char *msg = video ? "视频流损坏：无法解码" : "音频流损坏：无法解码";
-	AVDictionary *o = NULL;
-	AVCodecContext *c;
-	int rc;
+	bool video = job->in->streams[index]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO;
+	int rc = probe_open_decoder(out, job->in->streams[index], job->opts.threads);
 
-	if (!codec)
+	/* A codec libavcodec cannot decode is a file we cannot use, not a missing encoder. */
+	if (rc == -ENOTSUP)
 		return fail(job, -EBADMSG,
 		            video ? "不支持的视频编码：无法解码" : "不支持的音频编码：无法解码");
-	c = avcodec_alloc_context3(codec);
-	*out = c;
-	if (!c)
-		return fail(job, -ENOMEM, NULL);
-	rc = avcodec_parameters_to_context(c, st->codecpar);
-	if (rc < 0)
-		return fail_av(job, rc, msg);
-	c->pkt_timebase = st->time_base;
-	c->thread_count = job->opts.threads;
-	if (av_dict_set_int(&o, "max_pixels", (int64_t)PROBE_MAX_WIDTH * PROBE_MAX_HEIGHT, 0) < 0)
-		return fail(job, -ENOMEM, NULL);
-	rc = avcodec_open2(c, codec, &o);
-	av_dict_free(&o);
-	return rc < 0 ? fail_av(job, rc, msg) : 0;
+	if (rc == -EBADMSG)
+		return fail(job, rc, video ? "视频流损坏：无法解码" : "音频流损坏：无法解码");
+	return rc < 0 ? fail(job, rc, NULL) : 0;
 }
 
 /* ---- the ladder ---- */
@@ -831,32 +816,6 @@ static int write_master(struct transcode_job *job)
 
 /* ---- remux fast path ---- */
 
-/* Longest distance between key frames in the demuxer's index (an upper bound when it lists
- * only some); 0 when there is no index. */
-static int64_t key_gap_ms(const AVStream *st)
-{
-	int n = avformat_index_get_entries_count(st);
-	int64_t prev = AV_NOPTS_VALUE, gap = 0;
-
-	for (int i = 0; i < n; i++) {
-		const AVIndexEntry *e = avformat_index_get_entry((AVStream *)st, i);
-
-		if (!e || !(e->flags & AVINDEX_KEYFRAME))
-			continue;
-		if (prev != AV_NOPTS_VALUE && e->timestamp - prev > gap)
-			gap = e->timestamp - prev;
-		prev = e->timestamp;
-	}
-	if (prev != AV_NOPTS_VALUE && st->duration != AV_NOPTS_VALUE) {
-		int64_t end =
-		    (st->start_time != AV_NOPTS_VALUE ? st->start_time : 0) + st->duration;
-
-		if (end - prev > gap)
-			gap = end - prev;
-	}
-	return gap > 0 ? av_rescale_q(gap, st->time_base, (AVRational){1, 1000}) : 0;
-}
-
 static int64_t copy_bitrate(const struct transcode_job *job)
 {
 	const AVCodecParameters *par = job->in->streams[job->vindex]->codecpar;
@@ -895,7 +854,7 @@ static void choose_copy(struct transcode_job *job)
 		if (m[0] != 1 << 16 || m[4] != 1 << 16 || m[1] != 0 || m[3] != 0)
 			return;
 	}
-	gap = key_gap_ms(st);
+	gap = probe_keyframe_gap_ms(st);
 	if (gap <= 0 || gap > COPY_MAX_KEY_GAP_MS)
 		return;
 	for (int i = 0; i < job->nb_r; i++) {

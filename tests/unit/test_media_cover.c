@@ -21,6 +21,7 @@
 
 #include "../check.h"
 #include "cover.h"
+#include "media_fixture.h"
 #include "pdf.h"
 
 /*
@@ -51,14 +52,6 @@ static const char *newdir(char *buf, size_t len, const char *name)
 		exit(2);
 	}
 	return buf;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 /* ---- image fixtures ---- */
@@ -853,7 +846,7 @@ int main(void)
 	 * them so a leak checker sees only real leaks. */
 	cairo_debug_reset_static_data();
 	if (!getenv("KEEP_COVER_TEST"))
-		nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		nftw(root, media_fixture_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	else
 		printf("kept %s\n", root);
 	CHECK_DONE();

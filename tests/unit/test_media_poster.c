@@ -21,6 +21,7 @@
 #include <libavutil/opt.h>
 
 #include "../check.h"
+#include "media_fixture.h"
 #include "poster.h"
 
 #define FPS 5
@@ -28,20 +29,6 @@
 #define BLOCK 64  /* a bright square in the top-left corner of every source frame */
 
 static char root[64];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "fixture: %s failed\n", what);
-	exit(2);
-}
 
 static const char *in_root(char *buf, size_t len, const char *name)
 {
@@ -53,27 +40,7 @@ static const char *new_dir(char *buf, size_t len, const char *name)
 {
 	in_root(buf, len, name);
 	if (mkdir(buf, 0755) != 0)
-		die(buf);
-	return buf;
-}
-
-static uint8_t *read_bytes(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	*len = 0;
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-		die(path);
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
-		die(path);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
+		media_fixture_die(buf);
 	return buf;
 }
 
@@ -87,38 +54,20 @@ static double now_s(void)
 
 /* ---- fixtures ---- */
 
-static void write_packet(AVFormatContext *oc, AVCodecContext *c, AVStream *st, AVFrame *fr)
-{
-	AVPacket *pkt = av_packet_alloc();
-	int rc = avcodec_send_frame(c, fr);
-
-	if (!pkt || rc < 0)
-		die("send frame");
-	while ((rc = avcodec_receive_packet(c, pkt)) >= 0) {
-		pkt->duration = 1; /* one frame: MP4 then counts the last one in the duration */
-		av_packet_rescale_ts(pkt, c->time_base, st->time_base);
-		pkt->stream_index = st->index;
-		if (av_interleaved_write_frame(oc, pkt) < 0)
-			die("write packet");
-	}
-	if (rc != AVERROR(EAGAIN) && rc != AVERROR_EOF)
-		die("receive packet");
-	av_packet_free(&pkt);
-}
-
 /* seconds × FPS frames of w×h mpeg4 in MP4: frame i has luma BASE_Y + i, neutral chroma, and
  * a white BLOCK×BLOCK square top left; display_cw sets a display matrix. */
 static void make_clip(const char *path, int w, int h, int seconds, int display_cw)
 {
 	const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
 	AVFormatContext *oc = NULL;
+	struct media_fixture_enc e = {.frame_duration = true};
 	AVCodecContext *c;
 	AVStream *st;
 	AVFrame *fr;
 
 	if (!codec || avformat_alloc_output_context2(&oc, NULL, "mp4", path) < 0 ||
 	    !(c = avcodec_alloc_context3(codec)))
-		die("mp4 muxer / mpeg4 encoder");
+		media_fixture_die("mp4 muxer / mpeg4 encoder");
 	c->width = w;
 	c->height = h;
 	c->pix_fmt = AV_PIX_FMT_YUV420P;
@@ -130,29 +79,31 @@ static void make_clip(const char *path, int w, int h, int seconds, int display_c
 	c->global_quality = FF_QP2LAMBDA * 2;
 	if (avcodec_open2(c, codec, NULL) < 0 || !(st = avformat_new_stream(oc, NULL)) ||
 	    avcodec_parameters_from_context(st->codecpar, c) < 0)
-		die("video stream");
+		media_fixture_die("video stream");
 	st->time_base = c->time_base;
+	e.ctx = c;
+	e.st = st;
 	if (display_cw) {
 		uint8_t *m = av_stream_new_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, 9 * 4);
 
 		if (!m)
-			die("display matrix");
+			media_fixture_die("display matrix");
 		av_display_rotation_set((int32_t *)m,
 		                        display_cw); /* clockwise, as probe reads it */
 	}
 	if (avio_open(&oc->pb, path, AVIO_FLAG_WRITE) < 0 || avformat_write_header(oc, NULL) < 0)
-		die("header");
+		media_fixture_die("header");
 	fr = av_frame_alloc();
 	fr->width = w;
 	fr->height = h;
 	fr->format = AV_PIX_FMT_YUV420P;
 	if (av_frame_get_buffer(fr, 0) < 0)
-		die("frame");
+		media_fixture_die("frame");
 	for (int i = 0; i < seconds * FPS; i++) {
 		int y0 = BASE_Y + i > 235 ? 235 : BASE_Y + i;
 
 		if (av_frame_make_writable(fr) < 0)
-			die("writable");
+			media_fixture_die("writable");
 		for (int y = 0; y < h; y++)
 			memset(fr->data[0] + y * fr->linesize[0], y0, (size_t)w);
 		for (int y = 0; y < BLOCK && y < h; y++)
@@ -162,11 +113,11 @@ static void make_clip(const char *path, int w, int h, int seconds, int display_c
 			memset(fr->data[2] + y * fr->linesize[2], 128, (size_t)w / 2);
 		}
 		fr->pts = i;
-		write_packet(oc, c, st, fr);
+		media_fixture_encode(oc, &e, fr);
 	}
-	write_packet(oc, c, st, NULL);
+	media_fixture_encode(oc, &e, NULL);
 	if (av_write_trailer(oc) < 0)
-		die("trailer");
+		media_fixture_die("trailer");
 	avio_closep(&oc->pb);
 	av_frame_free(&fr);
 	avcodec_free_context(&c);
@@ -182,19 +133,19 @@ static void make_noise_video(const char *path)
 
 	if (avformat_alloc_output_context2(&oc, NULL, "matroska", path) < 0 ||
 	    !(st = avformat_new_stream(oc, NULL)))
-		die("matroska");
+		media_fixture_die("matroska");
 	st->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
 	st->codecpar->codec_id = AV_CODEC_ID_MPEG4;
 	st->codecpar->width = 640;
 	st->codecpar->height = 360;
 	st->time_base = (AVRational){1, FPS};
 	if (avio_open(&oc->pb, path, AVIO_FLAG_WRITE) < 0 || avformat_write_header(oc, NULL) < 0)
-		die("header");
+		media_fixture_die("header");
 	for (int i = 0; i < 20 * FPS; i++) {
 		AVPacket *pkt = av_packet_alloc();
 
 		if (!pkt || av_new_packet(pkt, 2000) < 0)
-			die("packet");
+			media_fixture_die("packet");
 		for (int k = 0; k < pkt->size; k++) {
 			x = x * 1103515245u + 12345u;
 			pkt->data[k] =
@@ -205,11 +156,11 @@ static void make_noise_video(const char *path)
 		pkt->duration = av_rescale_q(1, (AVRational){1, FPS}, st->time_base);
 		pkt->flags |= AV_PKT_FLAG_KEY;
 		if (av_interleaved_write_frame(oc, pkt) < 0)
-			die("write");
+			media_fixture_die("write");
 		av_packet_free(&pkt);
 	}
 	if (av_write_trailer(oc) < 0)
-		die("trailer");
+		media_fixture_die("trailer");
 	avio_closep(&oc->pb);
 	avformat_free_context(oc);
 }
@@ -225,11 +176,11 @@ static void make_wav(const char *path)
 	memcpy(h + 4, &riff, 4); /* little-endian hosts only, as everything we run on */
 	memcpy(h + 40, &data, 4);
 	if (!f || fwrite(h, 1, sizeof(h), f) != sizeof(h))
-		die(path);
+		media_fixture_die(path);
 	for (uint32_t i = 0; i < data; i++)
 		fputc(0, f);
 	if (fclose(f) != 0)
-		die(path);
+		media_fixture_die(path);
 }
 
 /* ---- reading results back ---- */
@@ -238,7 +189,7 @@ static void make_wav(const char *path)
 static AVFrame *decode_file(const char *path, enum AVCodecID id)
 {
 	size_t len;
-	uint8_t *buf = read_bytes(path, &len);
+	uint8_t *buf = (uint8_t *)media_fixture_read(path, &len);
 	const AVCodec *codec = avcodec_find_decoder(id);
 	AVCodecContext *c = codec ? avcodec_alloc_context3(codec) : NULL;
 	AVPacket *pkt = av_packet_alloc();
@@ -376,7 +327,7 @@ static void test_thumbs(const char *clip)
 	CHECK_EQ_INT(info.interval_s, 10);
 
 	snprintf(path, sizeof(path), "%s/thumbs.vtt", dir);
-	vtt = read_bytes(path, &len);
+	vtt = (uint8_t *)media_fixture_read(path, &len);
 	CHECK_STR((const char *)vtt, want);
 	free(vtt);
 
@@ -438,7 +389,7 @@ static void test_thumbs_sheets_and_rotation(void)
 	CHECK(sprite && sprite->width == 400 && sprite->height == 24, "second sheet one row");
 	av_frame_free(&sprite);
 	snprintf(path, sizeof(path), "%s/thumbs.vtt", dir);
-	vtt = read_bytes(path, &len);
+	vtt = (uint8_t *)media_fixture_read(path, &len);
 	CHECK_CONTAINS((const char *)vtt,
 	               "\n00:01:40.000 --> 00:01:41.000\nsprite-1.jpg#xywh=0,0,40,24\n");
 	CHECK_CONTAINS((const char *)vtt,
@@ -515,7 +466,7 @@ int main(void)
 	test_errors(clip);
 
 	if (!getenv("KEEP_POSTER_TEST"))
-		nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		nftw(root, media_fixture_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	else
 		printf("kept %s\n", root);
 	printf("total: %.3f s\n", now_s() - t0);

@@ -20,6 +20,7 @@
 #include <libavutil/opt.h>
 
 #include "../check.h"
+#include "media_fixture.h"
 #include "probe.h"
 
 static char root[64];
@@ -30,277 +31,21 @@ static const char *fixture_path(char *buf, size_t len, const char *name)
 	return buf;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "fixture: %s failed\n", what);
-	exit(2);
-}
-
 static void write_bytes(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
 
 	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
-		die(path);
+		media_fixture_die(path);
 }
 
 static uint8_t *read_bytes(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
+	uint8_t *buf = (uint8_t *)media_fixture_read(path, len);
 
-	if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-		die(path);
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
-		die(path);
-	fclose(f);
-	*len = (size_t)n;
+	if (!buf)
+		media_fixture_die(path);
 	return buf;
-}
-
-/* ---- media fixtures made with libav ---- */
-
-struct fixture {
-	const char *muxer;       /* "mp4", "matroska", "mp3", "ipod" */
-	const char *vcodec;      /* encoder name or NULL */
-	int width, height;       /* video size */
-	const char *acodec;      /* encoder name or NULL */
-	double seconds;          /* length */
-	const char *const *tags; /* key, value, …, NULL */
-	int display_cw;          /* display matrix: clockwise degrees, as phones record */
-	const uint8_t *cover;    /* a PNG to attach as cover art, or NULL */
-	size_t cover_len;
-	const char *const *chapters; /* titles, NULL-terminated; each one second long */
-	const char *const *mux_opts; /* key, value, …, NULL */
-};
-
-struct enc {
-	AVCodecContext *ctx;
-	AVStream *st;
-	AVFrame *frame;
-	int64_t next; /* pts of the next frame, in ctx->time_base */
-};
-
-static void open_video(AVFormatContext *oc, const struct fixture *f, struct enc *e)
-{
-	const AVCodec *c = avcodec_find_encoder_by_name(f->vcodec);
-
-	if (!c || !(e->ctx = avcodec_alloc_context3(c)))
-		die(f->vcodec);
-	e->ctx->width = f->width;
-	e->ctx->height = f->height;
-	e->ctx->pix_fmt = AV_PIX_FMT_YUV420P;
-	e->ctx->time_base = (AVRational){1, 25};
-	e->ctx->framerate = (AVRational){25, 1};
-	e->ctx->gop_size = 25;
-	e->ctx->max_b_frames = 0;
-	e->ctx->bit_rate = 300000;
-	if (strcmp(f->vcodec, "libx264") == 0)
-		av_opt_set(e->ctx->priv_data, "preset", "ultrafast", 0);
-	if (oc->oformat->flags & AVFMT_GLOBALHEADER)
-		e->ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-	if (avcodec_open2(e->ctx, c, NULL) < 0 || !(e->st = avformat_new_stream(oc, NULL)) ||
-	    avcodec_parameters_from_context(e->st->codecpar, e->ctx) < 0)
-		die("video encoder");
-	e->st->time_base = e->ctx->time_base;
-	if (f->display_cw) {
-		uint8_t *m = av_stream_new_side_data(e->st, AV_PKT_DATA_DISPLAYMATRIX, 9 * 4);
-
-		if (!m)
-			die("display matrix");
-		av_display_rotation_set((int32_t *)m, f->display_cw);
-	}
-	e->frame = av_frame_alloc();
-	e->frame->width = f->width;
-	e->frame->height = f->height;
-	e->frame->format = AV_PIX_FMT_YUV420P;
-	if (av_frame_get_buffer(e->frame, 0) < 0)
-		die("video frame");
-}
-
-static void open_audio(AVFormatContext *oc, const struct fixture *f, struct enc *e)
-{
-	const AVCodec *c = avcodec_find_encoder_by_name(f->acodec);
-	const AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
-
-	if (!c || !(e->ctx = avcodec_alloc_context3(c)))
-		die(f->acodec);
-	e->ctx->sample_fmt = AV_SAMPLE_FMT_FLTP;
-	e->ctx->sample_rate = 44100;
-	e->ctx->bit_rate = 96000;
-	e->ctx->time_base = (AVRational){1, 44100};
-	if (av_channel_layout_copy(&e->ctx->ch_layout, &stereo) < 0)
-		die("layout");
-	if (oc->oformat->flags & AVFMT_GLOBALHEADER)
-		e->ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-	if (avcodec_open2(e->ctx, c, NULL) < 0 || !(e->st = avformat_new_stream(oc, NULL)) ||
-	    avcodec_parameters_from_context(e->st->codecpar, e->ctx) < 0)
-		die("audio encoder");
-	e->st->time_base = e->ctx->time_base;
-	e->frame = av_frame_alloc();
-	e->frame->nb_samples = e->ctx->frame_size;
-	e->frame->format = AV_SAMPLE_FMT_FLTP;
-	e->frame->sample_rate = 44100;
-	if (av_channel_layout_copy(&e->frame->ch_layout, &stereo) < 0 ||
-	    av_frame_get_buffer(e->frame, 0) < 0)
-		die("audio frame");
-}
-
-/* Sends frame (NULL = flush) and writes what comes out. */
-static void encode(AVFormatContext *oc, struct enc *e, AVFrame *frame)
-{
-	AVPacket *pkt = av_packet_alloc();
-	int rc = avcodec_send_frame(e->ctx, frame);
-
-	if (!pkt || rc < 0)
-		die("send frame");
-	while ((rc = avcodec_receive_packet(e->ctx, pkt)) >= 0) {
-		av_packet_rescale_ts(pkt, e->ctx->time_base, e->st->time_base);
-		pkt->stream_index = e->st->index;
-		if (av_interleaved_write_frame(oc, pkt) < 0)
-			die("write packet");
-	}
-	if (rc != AVERROR(EAGAIN) && rc != AVERROR_EOF)
-		die("receive packet");
-	av_packet_free(&pkt);
-}
-
-static void next_video(AVFormatContext *oc, struct enc *e)
-{
-	AVFrame *fr = e->frame;
-	int i = (int)e->next;
-
-	if (av_frame_make_writable(fr) < 0)
-		die("writable");
-	for (int y = 0; y < fr->height; y++)
-		for (int x = 0; x < fr->width; x++)
-			fr->data[0][y * fr->linesize[0] + x] = (uint8_t)(x + y + i * 3);
-	for (int y = 0; y < fr->height / 2; y++)
-		for (int x = 0; x < fr->width / 2; x++) {
-			fr->data[1][y * fr->linesize[1] + x] = (uint8_t)(128 + y / 4);
-			fr->data[2][y * fr->linesize[2] + x] = (uint8_t)(64 + x / 4);
-		}
-	fr->pts = e->next++;
-	encode(oc, e, fr);
-}
-
-static void next_audio(AVFormatContext *oc, struct enc *e)
-{
-	AVFrame *fr = e->frame;
-
-	if (av_frame_make_writable(fr) < 0)
-		die("writable");
-	for (int ch = 0; ch < 2; ch++) {
-		float *s = (float *)fr->data[ch];
-
-		for (int i = 0; i < fr->nb_samples; i++)
-			s[i] = 0.3f * (float)((e->next + i) % 100) / 100.0f - 0.15f; /* a saw */
-	}
-	fr->pts = e->next;
-	e->next += fr->nb_samples;
-	encode(oc, e, fr);
-}
-
-static void add_chapters(AVFormatContext *oc, const char *const *titles)
-{
-	for (int i = 0; titles && titles[i]; i++) {
-		AVChapter *ch = av_mallocz(sizeof(*ch));
-
-		if (!ch)
-			die("chapter");
-		ch->id = i + 1;
-		ch->time_base = (AVRational){1, 1000};
-		ch->start = i * 1000;
-		ch->end = (i + 1) * 1000;
-		av_dict_set(&ch->metadata, "title", titles[i], 0);
-		if (av_reallocp_array(&oc->chapters, oc->nb_chapters + 1, sizeof(*oc->chapters)) <
-		    0)
-			die("chapters");
-		oc->chapters[oc->nb_chapters++] = ch;
-	}
-}
-
-static void make_media(const char *path, const struct fixture *f)
-{
-	AVFormatContext *oc = NULL;
-	AVDictionary *opts = NULL;
-	AVStream *pic = NULL;
-	struct enc v = {0}, a = {0};
-	int64_t vend, aend;
-
-	if (avformat_alloc_output_context2(&oc, NULL, f->muxer, path) < 0)
-		die(f->muxer);
-	if (f->acodec)
-		open_audio(oc, f, &a);
-	if (f->vcodec)
-		open_video(oc, f, &v);
-	if (f->cover) {
-		pic = avformat_new_stream(oc, NULL);
-		if (!pic)
-			die("cover stream");
-		pic->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
-		pic->codecpar->codec_id = AV_CODEC_ID_PNG;
-		pic->codecpar->width = 32;
-		pic->codecpar->height = 32;
-		pic->disposition = AV_DISPOSITION_ATTACHED_PIC;
-		pic->time_base = (AVRational){1, 90000};
-	}
-	for (int i = 0; f->tags && f->tags[i]; i += 2)
-		av_dict_set(&oc->metadata, f->tags[i], f->tags[i + 1], 0);
-	add_chapters(oc, f->chapters);
-	for (int i = 0; f->mux_opts && f->mux_opts[i]; i += 2)
-		av_dict_set(&opts, f->mux_opts[i], f->mux_opts[i + 1], 0);
-	if (avio_open(&oc->pb, path, AVIO_FLAG_WRITE) < 0 || avformat_write_header(oc, &opts) < 0)
-		die("write header");
-	av_dict_free(&opts);
-	if (pic) {
-		AVPacket *pkt = av_packet_alloc();
-
-		if (!pkt || av_new_packet(pkt, (int)f->cover_len) < 0)
-			die("cover packet");
-		memcpy(pkt->data, f->cover, f->cover_len);
-		pkt->stream_index = pic->index;
-		pkt->flags |= AV_PKT_FLAG_KEY;
-		pkt->pts = pkt->dts = 0;
-		if (av_interleaved_write_frame(oc, pkt) < 0)
-			die("cover write");
-		av_packet_free(&pkt);
-	}
-	vend = (int64_t)(f->seconds * 25);
-	aend = (int64_t)(f->seconds * 44100);
-	for (;;) {
-		bool vmore = v.ctx && v.next < vend, amore = a.ctx && a.next < aend;
-
-		if (!vmore && !amore)
-			break;
-		if (vmore && (!amore || av_compare_ts(v.next, v.ctx->time_base, a.next,
-		                                      a.ctx->time_base) <= 0))
-			next_video(oc, &v);
-		else
-			next_audio(oc, &a);
-	}
-	if (v.ctx)
-		encode(oc, &v, NULL);
-	if (a.ctx)
-		encode(oc, &a, NULL);
-	if (av_write_trailer(oc) < 0)
-		die("trailer");
-	avio_closep(&oc->pb);
-	avcodec_free_context(&v.ctx);
-	avcodec_free_context(&a.ctx);
-	av_frame_free(&v.frame);
-	av_frame_free(&a.frame);
-	avformat_free_context(oc);
 }
 
 /* A small PNG made with libavcodec's encoder. */
@@ -313,22 +58,22 @@ static uint8_t *make_png(size_t *len)
 	uint8_t *out;
 
 	if (!ctx || !fr || !pkt)
-		die("png");
+		media_fixture_die("png");
 	ctx->width = fr->width = 32;
 	ctx->height = fr->height = 32;
 	ctx->pix_fmt = fr->format = AV_PIX_FMT_RGB24;
 	ctx->time_base = (AVRational){1, 25};
 	if (avcodec_open2(ctx, c, NULL) < 0 || av_frame_get_buffer(fr, 0) < 0)
-		die("png open");
+		media_fixture_die("png open");
 	for (int y = 0; y < 32; y++)
 		for (int x = 0; x < 96; x++)
 			fr->data[0][y * fr->linesize[0] + x] = (uint8_t)(x * 2 + y);
 	if (avcodec_send_frame(ctx, fr) < 0 || avcodec_send_frame(ctx, NULL) < 0 ||
 	    avcodec_receive_packet(ctx, pkt) < 0)
-		die("png encode");
+		media_fixture_die("png encode");
 	out = malloc((size_t)pkt->size);
 	if (!out)
-		die("png copy");
+		media_fixture_die("png copy");
 	memcpy(out, pkt->data, (size_t)pkt->size);
 	*len = (size_t)pkt->size;
 	av_packet_free(&pkt);
@@ -358,7 +103,7 @@ static void test_mp4_video_with_audio(const char *mp4)
 {
 	static const char *const tags[] = {"title",   "长江三峡纪录片", "artist", "文化馆",
 	                                   "comment", "第一集",         NULL};
-	const struct fixture f = {
+	const struct media_fixture f = {
 	    .muxer = "mp4",
 	    .vcodec = "libx264",
 	    .width = 320,
@@ -372,7 +117,7 @@ static void test_mp4_video_with_audio(const char *mp4)
 	char err[256] = "";
 	int rc;
 
-	make_media(mp4, &f);
+	media_fixture_make(mp4, &f);
 	rc = probe_file(mp4, &info, err, sizeof(err));
 	CHECK(rc == 0, "rc %d: %s", rc, err);
 	CHECK_STR(info.format, "mov");
@@ -409,7 +154,7 @@ static void test_mkv_chapters_and_raw_gbk_tag(void)
 	static const char *const tags[] = {"title", "\xba\xec\xc2\xa5\xc3\xce", "artist",
 	                                   "Cao Xueqin", NULL};
 	static const char *const chapters[] = {"第一回", "第二回", "第三回", NULL};
-	const struct fixture f = {
+	const struct media_fixture f = {
 	    .muxer = "matroska",
 	    .vcodec = "libx264",
 	    .width = 320,
@@ -423,7 +168,7 @@ static void test_mkv_chapters_and_raw_gbk_tag(void)
 	char path[128], err[256] = "";
 	int rc;
 
-	make_media(fixture_path(path, sizeof(path), "chapters.mkv"), &f);
+	media_fixture_make(fixture_path(path, sizeof(path), "chapters.mkv"), &f);
 	rc = probe_file(path, &info, err, sizeof(err));
 	CHECK(rc == 0, "rc %d: %s", rc, err);
 	CHECK_STR(info.format, "matroska");
@@ -449,7 +194,7 @@ static void test_mkv_chapters_and_raw_gbk_tag(void)
 
 static void test_video_without_audio(void)
 {
-	const struct fixture f = {
+	const struct media_fixture f = {
 	    .muxer = "mp4",
 	    .vcodec = "mpeg4",
 	    .width = 176,
@@ -460,7 +205,7 @@ static void test_video_without_audio(void)
 	char path[128], err[256] = "";
 	int rc;
 
-	make_media(fixture_path(path, sizeof(path), "silent.mp4"), &f);
+	media_fixture_make(fixture_path(path, sizeof(path), "silent.mp4"), &f);
 	rc = probe_file(path, &info, err, sizeof(err));
 	CHECK(rc == 0, "rc %d: %s", rc, err);
 	CHECK(info.has_video && !info.has_audio, "video only");
@@ -480,7 +225,7 @@ static void test_mp3_utf8_tags_and_cover(void)
 	static const char *const v3[] = {"id3v2_version", "3", NULL};
 	size_t png_len, got_len = 0;
 	uint8_t *png = make_png(&png_len), *got = NULL;
-	const struct fixture f = {
+	const struct media_fixture f = {
 	    .muxer = "mp3",
 	    .acodec = "libmp3lame",
 	    .seconds = 2,
@@ -493,7 +238,7 @@ static void test_mp3_utf8_tags_and_cover(void)
 	char path[128], err[256] = "";
 	int rc;
 
-	make_media(fixture_path(path, sizeof(path), "book.mp3"), &f);
+	media_fixture_make(fixture_path(path, sizeof(path), "book.mp3"), &f);
 	rc = probe_file(path, &info, err, sizeof(err));
 	CHECK(rc == 0, "rc %d: %s", rc, err);
 	CHECK_STR(info.format, "mp3");
@@ -523,7 +268,7 @@ static void test_m4a_chapters_and_cover(void)
 	static const char *const chapters[] = {"序章", "第一回 宴桃园豪杰三结义", NULL};
 	size_t png_len, got_len = 0;
 	uint8_t *png = make_png(&png_len), *got = NULL;
-	const struct fixture f = {
+	const struct media_fixture f = {
 	    .muxer = "ipod",
 	    .acodec = "aac",
 	    .seconds = 2,
@@ -536,7 +281,7 @@ static void test_m4a_chapters_and_cover(void)
 	char path[128], err[256] = "";
 	int rc;
 
-	make_media(fixture_path(path, sizeof(path), "book.m4a"), &f);
+	media_fixture_make(fixture_path(path, sizeof(path), "book.m4a"), &f);
 	rc = probe_file(path, &info, err, sizeof(err));
 	CHECK(rc == 0, "rc %d: %s", rc, err);
 	CHECK_STR(info.format, "mov");
@@ -563,7 +308,7 @@ static void test_m4a_chapters_and_cover(void)
 static uint8_t *bare_mp3(size_t *len)
 {
 	static const char *const no_id3[] = {"id3v2_version", "0", NULL};
-	const struct fixture f = {
+	const struct media_fixture f = {
 	    .muxer = "mp3",
 	    .acodec = "libmp3lame",
 	    .seconds = 1,
@@ -571,7 +316,7 @@ static uint8_t *bare_mp3(size_t *len)
 	};
 	char path[128];
 
-	make_media(fixture_path(path, sizeof(path), "bare.mp3"), &f);
+	media_fixture_make(fixture_path(path, sizeof(path), "bare.mp3"), &f);
 	return read_bytes(path, len);
 }
 
@@ -598,7 +343,7 @@ static void write_id3_mp3(const char *path, const uint8_t *frames, size_t n, con
 	uint8_t *buf = malloc(10 + n + mp3_len);
 
 	if (!buf)
-		die("id3");
+		media_fixture_die("id3");
 	memcpy(buf, "ID3\x03\x00\x00", 6);
 	buf[6] = (uint8_t)((n >> 21) & 0x7f);
 	buf[7] = (uint8_t)((n >> 14) & 0x7f);
@@ -713,17 +458,17 @@ static void patch_once(uint8_t *buf, size_t len, const void *from, const void *t
 	for (size_t i = 0; i + n <= len; i++)
 		if (memcmp(buf + i, from, n) == 0) {
 			if (hit)
-				die("patch: pattern not unique");
+				media_fixture_die("patch: pattern not unique");
 			hit = buf + i;
 		}
 	if (!hit)
-		die("patch: pattern not found");
+		media_fixture_die("patch: pattern not found");
 	memcpy(hit, to, n);
 }
 
 static void test_limits(void)
 {
-	const struct fixture f = {
+	const struct media_fixture f = {
 	    .muxer = "matroska",
 	    .vcodec = "mpeg4",
 	    .width = 256,
@@ -745,7 +490,7 @@ static void test_limits(void)
 	AVFormatContext *ctx = NULL;
 	int rc;
 
-	make_media(fixture_path(path, sizeof(path), "square.mkv"), &f);
+	media_fixture_make(fixture_path(path, sizeof(path), "square.mkv"), &f);
 	buf = read_bytes(path, &len);
 	patch_once(buf, len, w256, w20k, sizeof(w256));
 	patch_once(buf, len, h256, h20k, sizeof(h256));
@@ -843,7 +588,7 @@ int main(void)
 	test_cancel_and_arguments(mp4);
 
 	if (!getenv("KEEP_PROBE_TEST"))
-		nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		nftw(root, media_fixture_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	else
 		printf("kept %s\n", root);
 	CHECK_DONE();

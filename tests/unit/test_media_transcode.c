@@ -23,15 +23,10 @@
 #include <libavutil/opt.h>
 
 #include "../check.h"
+#include "media_fixture.h"
 #include "transcode.h"
 
 static char root[64];
-
-static void die(const char *what)
-{
-	fprintf(stderr, "fixture: %s failed\n", what);
-	exit(2);
-}
 
 static double now(void)
 {
@@ -39,32 +34,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-		die(path);
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
-		die(path);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
 }
 
 static bool exists(const char *path)
@@ -76,153 +45,40 @@ static bool exists(const char *path)
 
 /* ---- fixtures ---- */
 
-struct enc {
-	AVCodecContext *ctx;
-	AVStream *st;
-	AVFrame *frame;
-	int64_t next;
-};
-
-static void encode(AVFormatContext *oc, struct enc *e, AVFrame *frame)
+/* Horizontal bands moving 4 levels a frame, chroma changing with the frame and the row. */
+static void bands(AVFrame *fr, int64_t n, void *opaque)
 {
-	AVPacket *pkt = av_packet_alloc();
-	int rc = avcodec_send_frame(e->ctx, frame);
+	int i = (int)n, w = fr->width, h = fr->height;
 
-	if (!pkt || rc < 0)
-		die("send frame");
-	while ((rc = avcodec_receive_packet(e->ctx, pkt)) >= 0) {
-		av_packet_rescale_ts(pkt, e->ctx->time_base, e->st->time_base);
-		pkt->stream_index = e->st->index;
-		if (av_interleaved_write_frame(oc, pkt) < 0)
-			die("write packet");
+	(void)opaque;
+	for (int y = 0; y < h; y++)
+		memset(fr->data[0] + y * fr->linesize[0], (y + i * 4) & 0xff, (size_t)w);
+	for (int y = 0; y < h / 2; y++) {
+		memset(fr->data[1] + y * fr->linesize[1], 128 + (i & 31), (size_t)w / 2);
+		memset(fr->data[2] + y * fr->linesize[2], 64 + (y & 63), (size_t)w / 2);
 	}
-	if (rc != AVERROR(EAGAIN) && rc != AVERROR_EOF)
-		die("receive packet");
-	av_packet_free(&pkt);
 }
 
-/* An MP4/M4A with a moving gradient (vcodec: an encoder name; 25 fps, a key frame every
- * second) and/or a stereo saw (AAC, 44.1 kHz). */
+/* An MP4/M4A with moving bands (vcodec: an encoder name; 25 fps, a key frame every second)
+ * and/or a stereo saw (AAC, 44.1 kHz). */
 static void make_clip(const char *path, const char *muxer, const char *vcodec, int w, int h,
                       bool audio, double seconds, bool faststart)
 {
-	AVFormatContext *oc = NULL;
-	AVDictionary *opts = NULL;
-	struct enc v = {0}, a = {0};
-	const AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
-	int64_t vend = (int64_t)(seconds * 25), aend = (int64_t)(seconds * 44100);
+	static const char *const faststart_opts[] = {"movflags", "faststart", NULL};
+	const struct media_fixture f = {
+	    .muxer = muxer,
+	    .vcodec = w ? vcodec : NULL,
+	    .width = w,
+	    .height = h,
+	    .vbit_rate = 1500000,
+	    .threads = 2,
+	    .fill = bands,
+	    .acodec = audio ? "aac" : NULL,
+	    .seconds = seconds,
+	    .mux_opts = faststart ? faststart_opts : NULL,
+	};
 
-	if (avformat_alloc_output_context2(&oc, NULL, muxer, path) < 0)
-		die(muxer);
-	if (w) {
-		const AVCodec *c = avcodec_find_encoder_by_name(vcodec);
-
-		if (!c || !(v.ctx = avcodec_alloc_context3(c)))
-			die(vcodec);
-		v.ctx->width = w;
-		v.ctx->height = h;
-		v.ctx->pix_fmt = AV_PIX_FMT_YUV420P;
-		v.ctx->time_base = (AVRational){1, 25};
-		v.ctx->framerate = (AVRational){25, 1};
-		v.ctx->gop_size = 25;
-		v.ctx->thread_count = 2;
-		v.ctx->bit_rate = 1500000;
-		if (strcmp(vcodec, "libx264") == 0)
-			av_opt_set(v.ctx->priv_data, "preset", "ultrafast", 0);
-		if (oc->oformat->flags & AVFMT_GLOBALHEADER)
-			v.ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-		if (avcodec_open2(v.ctx, c, NULL) < 0 || !(v.st = avformat_new_stream(oc, NULL)) ||
-		    avcodec_parameters_from_context(v.st->codecpar, v.ctx) < 0)
-			die("video encoder");
-		v.st->time_base = v.ctx->time_base;
-		v.frame = av_frame_alloc();
-		v.frame->width = w;
-		v.frame->height = h;
-		v.frame->format = AV_PIX_FMT_YUV420P;
-		if (av_frame_get_buffer(v.frame, 0) < 0)
-			die("video frame");
-	}
-	if (audio) {
-		const AVCodec *c = avcodec_find_encoder(AV_CODEC_ID_AAC);
-
-		if (!c || !(a.ctx = avcodec_alloc_context3(c)))
-			die("aac");
-		a.ctx->sample_fmt = AV_SAMPLE_FMT_FLTP;
-		a.ctx->sample_rate = 44100;
-		a.ctx->bit_rate = 96000;
-		a.ctx->time_base = (AVRational){1, 44100};
-		if (av_channel_layout_copy(&a.ctx->ch_layout, &stereo) < 0)
-			die("layout");
-		if (oc->oformat->flags & AVFMT_GLOBALHEADER)
-			a.ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-		if (avcodec_open2(a.ctx, c, NULL) < 0 || !(a.st = avformat_new_stream(oc, NULL)) ||
-		    avcodec_parameters_from_context(a.st->codecpar, a.ctx) < 0)
-			die("audio encoder");
-		a.st->time_base = a.ctx->time_base;
-		a.frame = av_frame_alloc();
-		a.frame->nb_samples = a.ctx->frame_size;
-		a.frame->format = AV_SAMPLE_FMT_FLTP;
-		a.frame->sample_rate = 44100;
-		if (av_channel_layout_copy(&a.frame->ch_layout, &stereo) < 0 ||
-		    av_frame_get_buffer(a.frame, 0) < 0)
-			die("audio frame");
-	}
-	if (faststart)
-		av_dict_set(&opts, "movflags", "faststart", 0);
-	if (avio_open(&oc->pb, path, AVIO_FLAG_WRITE) < 0 || avformat_write_header(oc, &opts) < 0)
-		die("write header");
-	av_dict_free(&opts);
-	for (;;) {
-		bool vmore = v.ctx && v.next < vend, amore = a.ctx && a.next < aend;
-
-		if (!vmore && !amore)
-			break;
-		if (vmore && (!amore || av_compare_ts(v.next, v.ctx->time_base, a.next,
-		                                      a.ctx->time_base) <= 0)) {
-			AVFrame *fr = v.frame;
-			int i = (int)v.next;
-
-			if (av_frame_make_writable(fr) < 0)
-				die("writable");
-			for (int y = 0; y < h; y++)
-				memset(fr->data[0] + y * fr->linesize[0], (y + i * 4) & 0xff,
-				       (size_t)w);
-			for (int y = 0; y < h / 2; y++) {
-				memset(fr->data[1] + y * fr->linesize[1], 128 + (i & 31),
-				       (size_t)w / 2);
-				memset(fr->data[2] + y * fr->linesize[2], 64 + (y & 63),
-				       (size_t)w / 2);
-			}
-			fr->pts = v.next++;
-			encode(oc, &v, fr);
-		} else {
-			AVFrame *fr = a.frame;
-
-			if (av_frame_make_writable(fr) < 0)
-				die("writable");
-			for (int ch = 0; ch < 2; ch++) {
-				float *s = (float *)fr->data[ch];
-
-				for (int k = 0; k < fr->nb_samples; k++)
-					s[k] = 0.3f * (float)((a.next + k) % 100) / 100.0f - 0.15f;
-			}
-			fr->pts = a.next;
-			a.next += fr->nb_samples;
-			encode(oc, &a, fr);
-		}
-	}
-	if (v.ctx)
-		encode(oc, &v, NULL);
-	if (a.ctx)
-		encode(oc, &a, NULL);
-	if (av_write_trailer(oc) < 0)
-		die("trailer");
-	avio_closep(&oc->pb);
-	avcodec_free_context(&v.ctx);
-	avcodec_free_context(&a.ctx);
-	av_frame_free(&v.frame);
-	av_frame_free(&a.frame);
-	avformat_free_context(oc);
+	media_fixture_make(path, &f);
 }
 
 /* The first len/2 bytes of src, as dst. */
@@ -234,22 +90,22 @@ static void truncate_copy(const char *src, const char *dst)
 
 	if (!in || !out || fseek(in, 0, SEEK_END) != 0 || (n = ftell(in)) <= 0 ||
 	    fseek(in, 0, SEEK_SET) != 0)
-		die("truncate");
+		media_fixture_die("truncate");
 	all = malloc((size_t)n);
 	if (!all || fread(all, 1, (size_t)n, in) != (size_t)n ||
 	    fwrite(all, 1, (size_t)n / 2, out) != (size_t)n / 2)
-		die("truncate copy");
+		media_fixture_die("truncate copy");
 	free(all);
 	fclose(in);
 	if (fclose(out) != 0)
-		die("truncate close");
+		media_fixture_die("truncate close");
 }
 
 static const char *mkout(char *buf, size_t len, const char *name)
 {
 	snprintf(buf, len, "%s/%s", root, name);
 	if (mkdir(buf, 0700) != 0)
-		die(buf);
+		media_fixture_die(buf);
 	return buf;
 }
 
@@ -319,7 +175,7 @@ static int check_playlist(const char *dir, const char *name, const char *vcodec,
 
 	*first = 0;
 	snprintf(path, sizeof(path), "%s/%s.m3u8", dir, name);
-	text = read_text(path);
+	text = media_fixture_read(path, NULL);
 	CHECK(text != NULL, "%s missing", path);
 	if (!text)
 		return 0;
@@ -393,7 +249,7 @@ static void test_ladder(const char *src, const char *name, bool h264)
 	      pl.calls, pl.last);
 
 	snprintf(path, sizeof(path), "%s/master.m3u8", dir);
-	master = read_text(path);
+	master = media_fixture_read(path, NULL);
 	CHECK(master != NULL, "no master.m3u8");
 	if (master) {
 		CHECK(strncmp(master, "#EXTM3U\n", 8) == 0, "master header");
@@ -434,7 +290,7 @@ static void test_small_source(void)
 	CHECK_EQ_INT(res.renditions[0].height, 240);
 	CHECK(res.renditions[0].copied, "H.264 320x240 not remuxed");
 	snprintf(path, sizeof(path), "%s/master.m3u8", dir);
-	master = read_text(path);
+	master = media_fixture_read(path, NULL);
 	CHECK(master != NULL, "no master.m3u8");
 	if (master) {
 		CHECK_EQ_INT(count(master, "#EXT-X-STREAM-INF:"), 1);
@@ -462,7 +318,7 @@ static void test_no_audio(void)
 	CHECK_EQ_INT(res.nb_renditions, 1);
 	CHECK(!res.renditions[0].copied, "MPEG-4 part 2 copied");
 	snprintf(path, sizeof(path), "%s/master.m3u8", dir);
-	master = read_text(path);
+	master = media_fixture_read(path, NULL);
 	CHECK(master != NULL, "no master.m3u8");
 	if (master) {
 		CHECK_CONTAINS(master, "RESOLUTION=320x240");
@@ -491,7 +347,7 @@ static void test_audio_only(void)
 	CHECK_EQ_INT(res.nb_renditions, 1);
 	CHECK_STR(res.renditions[0].name, "audio");
 	snprintf(path, sizeof(path), "%s/master.m3u8", dir);
-	master = read_text(path);
+	master = media_fixture_read(path, NULL);
 	CHECK(master != NULL, "no master.m3u8");
 	if (master) {
 		CHECK_EQ_INT(count(master, "#EXT-X-STREAM-INF:"), 1);
@@ -565,7 +421,7 @@ int main(void)
 	av_log_set_level(AV_LOG_ERROR);
 	snprintf(root, sizeof(root), "/tmp/sx-transcode-XXXXXX");
 	if (!mkdtemp(root))
-		die("mkdtemp");
+		media_fixture_die("mkdtemp");
 	snprintf(src, sizeof(src), "%s/hd.mp4", root);
 	make_clip(src, "mp4", "mpeg4", 1280, 720, true, 8.0, false);
 	printf("fixture 8 s 720p: %.2f s\n", now() - t0);
@@ -583,6 +439,6 @@ int main(void)
 	test_bad_args();
 
 	printf("total %.2f s\n", now() - t0);
-	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	nftw(root, media_fixture_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	CHECK_DONE();
 }
