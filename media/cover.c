@@ -1288,3 +1288,36 @@ out:
 	av_frame_free(&frame);
 	return rc;
 }
+
+void cover_rotate_into(const AVFrame *src, int rot, AVFrame *dst, int x0, int y0)
+{
+	for (int p = 0; p < 3; p++) {
+		int s = p ? 1 : 0;
+		int pw = (src->width + s) >> s, ph = (src->height + s) >> s;
+		const uint8_t *in = src->data[p];
+		uint8_t *out = dst->data[p] + (ptrdiff_t)(y0 >> s) * dst->linesize[p] + (x0 >> s);
+		int sl = src->linesize[p], dl = dst->linesize[p];
+
+		for (int y = 0; y < ph; y++) {
+			const uint8_t *row = in + (ptrdiff_t)y * sl;
+
+			switch (rot) {
+			case 90:
+				for (int x = 0; x < pw; x++)
+					out[(ptrdiff_t)x * dl + (ph - 1 - y)] = row[x];
+				break;
+			case 180:
+				for (int x = 0; x < pw; x++)
+					out[(ptrdiff_t)(ph - 1 - y) * dl + (pw - 1 - x)] = row[x];
+				break;
+			case 270:
+				for (int x = 0; x < pw; x++)
+					out[(ptrdiff_t)(pw - 1 - x) * dl + y] = row[x];
+				break;
+			default:
+				memcpy(out + (ptrdiff_t)y * dl, row, (size_t)pw);
+				break;
+			}
+		}
+	}
+}

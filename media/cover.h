@@ -77,6 +77,17 @@ int cover_write_frame(const struct AVFrame *src, int max_w, int max_h, const cha
                       const char *jpg_name, const char *webp_name, int *width, int *height);
 
 /*
+ * Copy src turned clockwise by rot degrees (90, 180 or 270; any other value copies it as it
+ * is) into dst with its top-left corner at (x0, y0). Both frames are 8-bit planar YUV 4:2:0
+ * (AV_PIX_FMT_YUV420P or YUVJ420P), src with even width and height, x0 and y0 even; dst must
+ * be writable and hold the turned picture there (src->height × src->width for 90 and 270,
+ * src->width × src->height otherwise). Only pixels are copied: no frame properties, no side
+ * data. src is borrowed and only read. Used to turn video frames upright (posters,
+ * thumbnails, transcoding) by their probe_rotation().
+ */
+void cover_rotate_into(const struct AVFrame *src, int rot, struct AVFrame *dst, int x0, int y0);
+
+/*
  * Write len bytes of buf (borrowed) to the file dir/name, created with mode 0644 or replaced
  * (never through a symbolic link). Errors: -EIO (the path is too long, or opening, writing or
  * closing failed).

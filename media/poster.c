@@ -417,40 +417,6 @@ static int alloc_yuv(int w, int h, AVFrame **out)
 	return 0;
 }
 
-/* Copy src (YUV 4:2:0) turned clockwise by rot degrees into dst at (x0, y0), both even. */
-static void rotate_into(const AVFrame *src, int rot, AVFrame *dst, int x0, int y0)
-{
-	for (int p = 0; p < 3; p++) {
-		int s = p ? 1 : 0;
-		int pw = (src->width + s) >> s, ph = (src->height + s) >> s;
-		const uint8_t *in = src->data[p];
-		uint8_t *out = dst->data[p] + (ptrdiff_t)(y0 >> s) * dst->linesize[p] + (x0 >> s);
-		int sl = src->linesize[p], dl = dst->linesize[p];
-
-		for (int y = 0; y < ph; y++) {
-			const uint8_t *row = in + (ptrdiff_t)y * sl;
-
-			switch (rot) {
-			case 90:
-				for (int x = 0; x < pw; x++)
-					out[(ptrdiff_t)x * dl + (ph - 1 - y)] = row[x];
-				break;
-			case 180:
-				for (int x = 0; x < pw; x++)
-					out[(ptrdiff_t)(ph - 1 - y) * dl + (pw - 1 - x)] = row[x];
-				break;
-			case 270:
-				for (int x = 0; x < pw; x++)
-					out[(ptrdiff_t)(pw - 1 - x) * dl + y] = row[x];
-				break;
-			default:
-				memcpy(out + (ptrdiff_t)y * dl, row, (size_t)pw);
-				break;
-			}
-		}
-	}
-}
-
 /* The current frame scaled and turned so that it is w×h upright, into dst at (x0, y0). */
 static int draw_upright(struct vdec *d, struct scaler *s, AVFrame **tile, int w, int h,
                         AVFrame *dst, int x0, int y0)
@@ -467,7 +433,7 @@ static int draw_upright(struct vdec *d, struct scaler *s, AVFrame **tile, int w,
 	rc = scaler_run(s, d->frame, *tile);
 	if (rc)
 		return rc;
-	rotate_into(*tile, d->rotation, dst, x0, y0);
+	cover_rotate_into(*tile, d->rotation, dst, x0, y0);
 	return 0;
 }
 

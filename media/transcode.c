@@ -28,6 +28,7 @@
 #include <libswresample/swresample.h>
 #include <libswscale/swscale.h>
 
+#include "cover.h"
 #include "probe.h"
 
 #define KEY_SECONDS 2
@@ -60,6 +61,7 @@ struct rendition {
 	AVCodecContext *venc;
 	struct SwsContext *sws;
 	AVFrame *scaled;
+	AVFrame *tile; /* rotated source: the scaled picture before it is turned upright */
 	AVFormatContext *mux;
 	AVStream *vst, *ast;
 	int64_t next_key; /* pts (encoder time base) from which the next frame is forced key */
@@ -79,6 +81,7 @@ struct transcode_job {
 	AVFormatContext *in;
 	int vindex, aindex; /* input streams, -1 if none */
 	AVCodecContext *vdec, *adec;
+	int rotation; /* probe_rotation() of the video: encoded frames are turned upright */
 	int decode_errors;
 	int64_t vframes, aframes; /* decoded */
 	AVRational frame_rate;
@@ -177,7 +180,8 @@ static int even(int64_t v)
 	return v < 2 ? 2 : (int)v;
 }
 
-/* Display size of the source (sample aspect ratio applied to the width). */
+/* Upright display size of the source (sample aspect ratio applied to the stored width, then
+ * turned by the rotation: a 1280×720 picture rotated 90° is 720×1280). */
 static void display_size(const struct transcode_job *job, int *w, int *h)
 {
 	const AVCodecParameters *par = job->in->streams[job->vindex]->codecpar;
@@ -187,6 +191,12 @@ static void display_size(const struct transcode_job *job, int *w, int *h)
 	*h = par->height;
 	if (sar.num > 0 && sar.den > 0 && sar.num != sar.den)
 		*w = (int)av_rescale(par->width, sar.num, sar.den);
+	if (job->rotation == 90 || job->rotation == 270) {
+		int t = *w;
+
+		*w = *h;
+		*h = t;
+	}
 }
 
 /* Picks the rungs at or below the source, by the short side; one at the source's size when
@@ -294,6 +304,19 @@ static int open_video_encoder(struct transcode_job *job, struct rendition *r)
 	rc = av_frame_get_buffer(r->scaled, 0);
 	if (rc < 0)
 		return fail(job, -ENOMEM, NULL);
+	if (job->rotation) {
+		bool turn = job->rotation == 90 || job->rotation == 270;
+
+		r->tile = av_frame_alloc();
+		if (!r->tile)
+			return fail(job, -ENOMEM, NULL);
+		r->tile->width = turn ? c->height : c->width;
+		r->tile->height = turn ? c->width : c->height;
+		r->tile->format = c->pix_fmt;
+		rc = av_frame_get_buffer(r->tile, 0);
+		if (rc < 0)
+			return fail(job, -ENOMEM, NULL);
+	}
 	r->next_key = AV_NOPTS_VALUE;
 	r->last_pts = AV_NOPTS_VALUE;
 	return 0;
@@ -438,27 +461,42 @@ static int encode_video(struct transcode_job *job, struct rendition *r, AVFrame 
 	}
 }
 
-/* Scales a decoded frame for r (or uses it as it is), forces key frames every KEY_SECONDS. */
+/* Scales a decoded frame for r (or uses it as it is), turns it upright when the source is
+ * rotated (scaled first into r->tile, the rendition's size as stored, then turned into
+ * r->scaled), forces key frames every KEY_SECONDS. */
 static int video_frame(struct transcode_job *job, struct rendition *r, AVFrame *src)
 {
-	AVFrame *dst = r->scaled;
+	AVFrame *dst = r->scaled, *sized = r->tile ? r->tile : r->scaled;
 	int64_t pts = src->best_effort_timestamp;
 	int rc;
 
-	if (src->width == r->out->width && src->height == r->out->height &&
+	if (!r->tile && src->width == r->out->width && src->height == r->out->height &&
 	    src->format == AV_PIX_FMT_YUV420P) {
 		dst = src;
+		/* The picture is encoded as stored: nothing may tell players to turn it. */
+		av_frame_remove_side_data(src, AV_FRAME_DATA_DISPLAYMATRIX);
 	} else {
-		r->sws =
-		    sws_getCachedContext(r->sws, src->width, src->height, src->format, dst->width,
-		                         dst->height, dst->format, SCALE_FLAGS, NULL, NULL, NULL);
-		if (!r->sws)
-			return fail(job, -EBADMSG, "视频流损坏：无法缩放画面");
-		rc = av_frame_make_writable(dst);
-		if (rc < 0)
-			return fail(job, -ENOMEM, NULL);
-		sws_scale(r->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
-		          dst->data, dst->linesize);
+		if (src->width != sized->width || src->height != sized->height ||
+		    src->format != AV_PIX_FMT_YUV420P) {
+			r->sws = sws_getCachedContext(r->sws, src->width, src->height, src->format,
+			                              sized->width, sized->height, sized->format,
+			                              SCALE_FLAGS, NULL, NULL, NULL);
+			if (!r->sws)
+				return fail(job, -EBADMSG, "视频流损坏：无法缩放画面");
+			rc = av_frame_make_writable(sized);
+			if (rc < 0)
+				return fail(job, -ENOMEM, NULL);
+			sws_scale(r->sws, (const uint8_t *const *)src->data, src->linesize, 0,
+			          src->height, sized->data, sized->linesize);
+		} else {
+			sized = src; /* already the stored size: turn it as it is */
+		}
+		if (r->tile) {
+			rc = av_frame_make_writable(dst);
+			if (rc < 0)
+				return fail(job, -ENOMEM, NULL);
+			cover_rotate_into(sized, job->rotation, dst, 0, 0);
+		}
 	}
 	if (pts == AV_NOPTS_VALUE)
 		pts = r->last_pts == AV_NOPTS_VALUE ? 0 : r->last_pts + job->frame_dur;
@@ -905,6 +943,7 @@ static void job_free(struct transcode_job *job)
 		av_bsf_free(&r->bsf);
 		sws_freeContext(r->sws);
 		av_frame_free(&r->scaled);
+		av_frame_free(&r->tile);
 	}
 	avcodec_free_context(&job->aenc);
 	swr_free(&job->swr);
@@ -961,6 +1000,7 @@ static int setup(struct transcode_job *job, const char *input)
 		if (job->frame_dur < 1)
 			job->frame_dur = 1;
 		job->key_interval = av_rescale_q(KEY_SECONDS, (AVRational){1, 1}, vst->time_base);
+		job->rotation = probe_rotation(vst);
 		plan_ladder(job);
 		choose_copy(job);
 		for (int i = 0; i < job->nb_r; i++)

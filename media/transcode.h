@@ -12,7 +12,10 @@
  *
  * Video gets a ladder of 360p (~800 kb/s) and 720p (~2.5 Mb/s) renditions, by the picture's
  * short side, only rungs at or below the source (a smaller source gets one rendition at its
- * own size, made even); aspect ratio is kept; key frames every 2 s exactly, so the 6 s
+ * own size, made even); aspect ratio is kept; a source with a rotation (display matrix, as
+ * phones record portrait clips) is turned upright before scaling and the ladder is chosen by
+ * its upright size (1280×720 rotated 90° gives 360×640 and 720×1280), and no rendition
+ * carries rotation metadata; key frames every 2 s exactly, so the 6 s
  * segments of every rendition align. Audio is AAC-LC 128 kb/s stereo, encoded once and
  * muxed into every rendition. Audio-only input gives one audio rendition (64 kb/s mono when
  * speech is set).

@@ -4,8 +4,10 @@
  * and AAC at the planned sizes and cut at the same instants — from MPEG-4 part 2 (both
  * renditions encoded) and from H.264 (720p remuxed, the fast path); a 320×240 source gets one
  * rendition at its own size; a silent clip one video-only rendition; an audio-only M4A one
- * mono audio rendition; a progress callback cancels with -ECANCELED; truncated files fail
- * cleanly. Every fixture is made here with libav.
+ * mono audio rendition; a 1280×720 H.264 clip rotated 90° (display matrix) becomes upright
+ * 360×640 + 720×1280 renditions (encoded, never copied) with its top-left marker top right and
+ * no rotation left in the output; a progress callback cancels with -ECANCELED; truncated
+ * files fail cleanly. Every fixture is made here with libav.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -20,6 +22,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/display.h>
 #include <libavutil/opt.h>
 
 #include "../check.h"
@@ -56,6 +59,24 @@ static void bands(AVFrame *fr, int64_t n, void *opaque)
 	for (int y = 0; y < h / 2; y++) {
 		memset(fr->data[1] + y * fr->linesize[1], 128 + (i & 31), (size_t)w / 2);
 		memset(fr->data[2] + y * fr->linesize[2], 64 + (y & 63), (size_t)w / 2);
+	}
+}
+
+#define MARK 64 /* the white square top left of marked() pictures */
+
+/* Dark grey (luma 40, neutral chroma) with a white MARK×MARK square top left. */
+static void marked(AVFrame *fr, int64_t n, void *opaque)
+{
+	(void)n;
+	(void)opaque;
+	for (int y = 0; y < fr->height; y++) {
+		memset(fr->data[0] + y * fr->linesize[0], 40, (size_t)fr->width);
+		if (y < MARK)
+			memset(fr->data[0] + y * fr->linesize[0], 235, MARK);
+	}
+	for (int y = 0; y < fr->height / 2; y++) {
+		memset(fr->data[1] + y * fr->linesize[1], 128, (size_t)fr->width / 2);
+		memset(fr->data[2] + y * fr->linesize[2], 128, (size_t)fr->width / 2);
 	}
 }
 
@@ -218,6 +239,57 @@ static int count(const char *hay, const char *needle)
 	return n;
 }
 
+/* The first video frame of the segment at path, decoded (returned-owned), or NULL; *rotated
+ * set when its stream carries a display matrix. */
+static AVFrame *first_frame(const char *path, bool *rotated)
+{
+	AVFormatContext *ic = NULL;
+	AVCodecContext *dec = NULL;
+	AVPacket *pkt = av_packet_alloc();
+	AVFrame *fr = av_frame_alloc(), *got = NULL;
+	const AVCodec *codec = NULL;
+	int vi;
+
+	*rotated = false;
+	if (!pkt || !fr || avformat_open_input(&ic, path, NULL, NULL) < 0 ||
+	    avformat_find_stream_info(ic, NULL) < 0)
+		goto out;
+	vi = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+	if (vi < 0 || !codec || !(dec = avcodec_alloc_context3(codec)) ||
+	    avcodec_parameters_to_context(dec, ic->streams[vi]->codecpar) < 0 ||
+	    avcodec_open2(dec, codec, NULL) < 0)
+		goto out;
+	*rotated =
+	    av_stream_get_side_data(ic->streams[vi], AV_PKT_DATA_DISPLAYMATRIX, NULL) != NULL;
+	while (!got && av_read_frame(ic, pkt) >= 0) {
+		if (pkt->stream_index == vi && avcodec_send_packet(dec, pkt) >= 0 &&
+		    avcodec_receive_frame(dec, fr) == 0)
+			got = fr;
+		av_packet_unref(pkt);
+	}
+	if (!got && avcodec_send_packet(dec, NULL) >= 0 && avcodec_receive_frame(dec, fr) == 0)
+		got = fr;
+	if (got && av_frame_get_side_data(got, AV_FRAME_DATA_DISPLAYMATRIX))
+		*rotated = true;
+out:
+	if (!got)
+		av_frame_free(&fr);
+	av_packet_free(&pkt);
+	avcodec_free_context(&dec);
+	avformat_close_input(&ic);
+	return got;
+}
+
+static int mean_luma(const AVFrame *f, int x0, int y0, int w, int h)
+{
+	long sum = 0;
+
+	for (int y = y0; y < y0 + h; y++)
+		for (int x = x0; x < x0 + w; x++)
+			sum += f->data[0][(ptrdiff_t)y * f->linesize[0] + x];
+	return (int)(sum / ((long)w * h));
+}
+
 /* ---- cases ---- */
 
 /* src: an 8 s 1280×720 clip; h264 says whether it is H.264 (the 720p rendition is then
@@ -269,6 +341,72 @@ static void test_ladder(const char *src, const char *name, bool h264)
 	CHECK_EQ_INT(check_playlist(dir, "720p", "h264", 1280, 720, 2, &f720), 2);
 	CHECK(f360 > 5.9 && f360 < 6.1 && f720 > 5.9 && f720 < 6.1,
 	      "first segments %.3f and %.3f s, not 6 s", f360, f720);
+}
+
+/* A 1280×720 H.264 phone clip with rotation 90: a 720×1280 portrait, turned upright. */
+static void test_rotated(void)
+{
+	char src[128], dir[128], path[256], err[256], *master;
+	const struct media_fixture f = {
+	    .muxer = "mp4",
+	    .vcodec = "libx264",
+	    .width = 1280,
+	    .height = 720,
+	    .vbit_rate = 1500000,
+	    .threads = 2,
+	    .fill = marked,
+	    .acodec = "aac",
+	    .seconds = 2.0,
+	    .display_cw = 90,
+	};
+	struct transcode_result res;
+	double t0, first;
+	bool rotated = true;
+	AVFrame *fr;
+	int rc;
+
+	snprintf(src, sizeof(src), "%s/portrait.mp4", root);
+	media_fixture_make(src, &f);
+	mkout(dir, sizeof(dir), "rotated");
+	t0 = now();
+	rc = transcode_hls(src, dir, NULL, &res, err, sizeof(err));
+	printf("rotated 2 s 1280x720 (90): %.2f s\n", now() - t0);
+	CHECK(rc == 0, "rc %d: %s", rc, err);
+	CHECK_EQ_INT(res.nb_renditions, 2);
+	CHECK_STR(res.renditions[0].name, "360p");
+	CHECK_EQ_INT(res.renditions[0].width, 360);
+	CHECK_EQ_INT(res.renditions[0].height, 640);
+	CHECK_STR(res.renditions[1].name, "720p");
+	CHECK_EQ_INT(res.renditions[1].width, 720);
+	CHECK_EQ_INT(res.renditions[1].height, 1280);
+	/* The copy path refuses rotated sources: both encoded. */
+	CHECK(!res.renditions[0].copied && !res.renditions[1].copied, "rotated source copied");
+	snprintf(path, sizeof(path), "%s/master.m3u8", dir);
+	master = media_fixture_read(path, NULL);
+	CHECK(master != NULL, "no master.m3u8");
+	if (master) {
+		CHECK_CONTAINS(master, "RESOLUTION=360x640");
+		CHECK_CONTAINS(master, "RESOLUTION=720x1280");
+		free(master);
+	}
+	CHECK_EQ_INT(check_playlist(dir, "360p", "h264", 360, 640, 2, &first), 1);
+	CHECK_EQ_INT(check_playlist(dir, "720p", "h264", 720, 1280, 2, &first), 1);
+
+	snprintf(path, sizeof(path), "%s/360p_000.ts", dir);
+	fr = first_frame(path, &rotated);
+	CHECK(fr != NULL, "no frame decodes from %s", path);
+	CHECK(!rotated, "rotation left in the output");
+	CHECK(!fr || (fr->width == 360 && fr->height == 640), "first frame size");
+	if (fr && fr->width == 360 && fr->height == 640) {
+		/* 1280×720 → 360×640: the 64-pixel square is 18 wide upright; a clockwise quarter
+		 * turn puts the stored top left at the top right. */
+		CHECK(mean_luma(fr, 360 - 12, 0, 12, 12) > 200, "marker not top right: %d",
+		      mean_luma(fr, 360 - 12, 0, 12, 12));
+		CHECK(mean_luma(fr, 0, 0, 12, 12) < 100, "top left should be dark: %d",
+		      mean_luma(fr, 0, 0, 12, 12));
+		CHECK(mean_luma(fr, 0, 640 - 12, 12, 12) < 100, "bottom left should be dark");
+	}
+	av_frame_free(&fr);
 }
 
 static void test_small_source(void)
@@ -430,6 +568,7 @@ int main(void)
 	snprintf(h264, sizeof(h264), "%s/hd-h264.mp4", root);
 	make_clip(h264, "mp4", "libx264", 1280, 720, true, 8.0, false);
 	test_ladder(h264, "ladder-copy", true);
+	test_rotated();
 	test_small_source();
 	test_no_audio();
 	test_audio_only();
