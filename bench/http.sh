@@ -49,11 +49,8 @@ sx_pid=
 ngx_pid=
 wrk_pid=
 
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() {
-	printf 'bench: ERROR: %s\n' "$*" >&2
-	exit 1
-}
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 for v in "$duration" "$conns" "$wrk_threads" "$warmup"; do
 	[[ $v =~ ^[0-9]+$ ]] || die "BENCH_DURATION, BENCH_CONNS, BENCH_THREADS and BENCH_WARMUP must be whole numbers (got '$v')"
@@ -83,21 +80,6 @@ nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x $bin ]] || die "server binary '$bin' not found or not executable: build it first (make) or set SHUXIANG_BIN"
 
 # ---------------------------------------------------------------- cleanup
-stop_pid() { # pid name
-	local pid=$1 i
-	[[ -n $pid ]] || return 0
-	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		log "$2 (pid $pid) did not stop within 10 s of SIGTERM; sending SIGKILL"
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-}
 
 # shellcheck disable=SC2317 # invoked through trap
 cleanup() {
@@ -133,7 +115,6 @@ dd if="$web/big.bin" of="$tmp/range.expected" iflag=skip_bytes,count_bytes \
 	skip="$range_off" count="$range_len" bs=64K status=none
 
 # ---------------------------------------------------------------- shuxiang
-alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
 
 log "starting $bin serve on 127.0.0.1 (port 0)"
 # stdbuf: the "listening on" line must reach the file even if stdout is block-buffered.

@@ -64,11 +64,8 @@ target_rate=20 # books/s
 target_txt=2   # seconds
 target_flat=1.25 # big-bundle peak ÷ small-bundle peak, at most
 
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() {
-	printf 'bench: ERROR: %s\n' "$*" >&2
-	exit 1
-}
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 for v in "$nbooks" "$bundle_books" "$small_books" "$plates" "$profile_books" "$txt_mb"; do
 	[[ $v =~ ^[0-9]+$ ]] || die "BENCH_* sizes must be whole numbers (got '$v')"
@@ -120,21 +117,6 @@ fi
 tmp=
 sx_pid=
 
-stop_pid() { # pid name
-	local pid=$1 i
-	[[ -n $pid ]] || return 0
-	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		log "$2 (pid $pid) did not stop within 10 s of SIGTERM; sending SIGKILL"
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-}
 
 # shellcheck disable=SC2317 # invoked through trap
 cleanup() {
@@ -276,7 +258,6 @@ note_other "unzip"
 rm -rf "$tmp/unzip"
 
 # ---------------------------------------------------------------- server helpers
-alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
 sx=
 jar=
 password=

@@ -109,8 +109,11 @@ static void buf_xml(struct buf *b, const char *s, size_t n)
 	size_t start = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *rep = s[i] == '&' ? "&amp;" : s[i] == '<' ? "&lt;" : s[i] == '>' ? "&gt;"
-		                  : s[i] == '"' ? "&quot;" : NULL;
+		const char *rep = s[i] == '&'   ? "&amp;"
+		                  : s[i] == '<' ? "&lt;"
+		                  : s[i] == '>' ? "&gt;"
+		                  : s[i] == '"' ? "&quot;"
+		                                : NULL;
 		if (!rep)
 			continue;
 		buf_add(b, s + start, i - start);
@@ -180,7 +183,8 @@ static size_t strip_escapes(char *s, size_t n)
 		if (c == 0x1b) {
 			if (i + 1 < n && s[i + 1] == '[') {
 				i += 2;
-				while (i < n && !((unsigned char)s[i] >= 0x40 && (unsigned char)s[i] <= 0x7e))
+				while (i < n && !((unsigned char)s[i] >= 0x40 &&
+				                  (unsigned char)s[i] <= 0x7e))
 					i++;
 			}
 			continue;
@@ -277,7 +281,8 @@ static void load_corpus(const char *path)
 	free(raw);
 	free(cur.p);
 	if (nparas < 100)
-		die("%s: only %zu paragraphs (is it the fortunes-zh 'chinese' file?)", path, nparas);
+		die("%s: only %zu paragraphs (is it the fortunes-zh 'chinese' file?)", path,
+		    nparas);
 }
 
 /* The next paragraph of the text: runs of 1–6 consecutive paragraphs of the corpus, each run
@@ -304,10 +309,12 @@ static void phrase(char *out, size_t outlen, int chars)
 		for (size_t i = 0; i + 3 <= p->len && got < chars && o + 4 < outlen;) {
 			unsigned char c = (unsigned char)p->p[i];
 			unsigned cp = c >= 0xe0 && c < 0xf0 && i + 2 < p->len
-			                  ? (c & 0x0fu) << 12 | ((unsigned char)p->p[i + 1] & 0x3fu) << 6 |
+			                  ? (c & 0x0fu) << 12 |
+			                        ((unsigned char)p->p[i + 1] & 0x3fu) << 6 |
 			                        ((unsigned char)p->p[i + 2] & 0x3fu)
 			                  : 0;
-			/* U+4E00–U+9FA5: the ideographs GBK has too (the novel is converted to GBK) */
+			/* U+4E00–U+9FA5: the ideographs GBK has too (the novel is converted to GBK)
+			 */
 			if (cp >= 0x4e00 && cp <= 0x9fa5) {
 				memcpy(out + o, p->p + i, 3);
 				o += 3;
@@ -535,47 +542,57 @@ static long write_epub(const char *path, unsigned long num, size_t text_bytes, i
 	zip_add(a, "mimetype", "application/epub+zip", 20);
 	if (archive_write_zip_set_compression_deflate(a) != ARCHIVE_OK)
 		die("zip deflate: %s", archive_error_string(a));
-	zip_add(a, "META-INF/container.xml",
-	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	        "<container version=\"1.0\" xmlns=\"urn:oasis:names:tc:opendocument:xmlns:container\">\n"
-	        "<rootfiles><rootfile full-path=\"OEBPS/content.opf\" "
-	        "media-type=\"application/oebps-package+xml\"/></rootfiles>\n</container>\n",
-	        strlen("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	               "<container version=\"1.0\" xmlns=\"urn:oasis:names:tc:opendocument:xmlns:container\">\n"
-	               "<rootfiles><rootfile full-path=\"OEBPS/content.opf\" "
-	               "media-type=\"application/oebps-package+xml\"/></rootfiles>\n</container>\n"));
+	zip_add(
+	    a, "META-INF/container.xml",
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<container version=\"1.0\" "
+	    "xmlns=\"urn:oasis:names:tc:opendocument:xmlns:container\">\n"
+	    "<rootfiles><rootfile full-path=\"OEBPS/content.opf\" "
+	    "media-type=\"application/oebps-package+xml\"/></rootfiles>\n</container>\n",
+	    strlen("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	           "<container version=\"1.0\" "
+	           "xmlns=\"urn:oasis:names:tc:opendocument:xmlns:container\">\n"
+	           "<rootfiles><rootfile full-path=\"OEBPS/content.opf\" "
+	           "media-type=\"application/oebps-package+xml\"/></rootfiles>\n</container>\n"));
 
 	/* content.opf */
 	buf_str(&x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	            "<package xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\" "
 	            "unique-identifier=\"uid\" xml:lang=\"zh-CN\">\n"
 	            "<metadata xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n");
-	buf_printf(&x, "<dc:identifier id=\"uid\">urn:uuid:5b0e%04lx-%04lx-4000-8000-%012lx</dc:identifier>\n",
-	           num >> 16 & 0xffff, num & 0xffff, (unsigned long)(rng() & 0xffffffffffful));
+	buf_printf(
+	    &x,
+	    "<dc:identifier id=\"uid\">urn:uuid:5b0e%04lx-%04lx-4000-8000-%012lx</dc:identifier>\n",
+	    num >> 16 & 0xffff, num & 0xffff, (unsigned long)(rng() & 0xffffffffffful));
 	buf_printf(&x, "<dc:identifier id=\"isbn\">urn:isbn:%s</dc:identifier>\n", isbn);
-	buf_printf(&x, "<dc:title>%s</dc:title>\n<dc:creator id=\"c1\">%s</dc:creator>\n"
-	               "<meta refines=\"#c1\" property=\"role\" scheme=\"marc:relators\">aut</meta>\n"
-	               "<dc:publisher>%s出版社</dc:publisher>\n<dc:language>zh-CN</dc:language>\n"
-	               "<dc:date>2025-%02lu-01</dc:date>\n"
-	               "<dc:description>基准测试用书（编号 %lu），正文取自 fortunes-zh。</dc:description>\n"
-	               "<meta property=\"dcterms:modified\">2026-11-25T00:00:00Z</meta>\n"
-	               "<meta name=\"cover\" content=\"cover-image\"/>\n</metadata>\n<manifest>\n",
-	           title, author, publisher, num % 12 + 1, num);
-	buf_str(&x, "<item id=\"nav\" href=\"nav.xhtml\" media-type=\"application/xhtml+xml\" "
-	            "properties=\"nav\"/>\n"
-	            "<item id=\"css\" href=\"style.css\" media-type=\"text/css\"/>\n"
-	            "<item id=\"cover-image\" href=\"images/cover.jpg\" media-type=\"image/jpeg\" "
-	            "properties=\"cover-image\"/>\n"
-	            "<item id=\"cover\" href=\"cover.xhtml\" media-type=\"application/xhtml+xml\"/>\n");
+	buf_printf(
+	    &x,
+	    "<dc:title>%s</dc:title>\n<dc:creator id=\"c1\">%s</dc:creator>\n"
+	    "<meta refines=\"#c1\" property=\"role\" scheme=\"marc:relators\">aut</meta>\n"
+	    "<dc:publisher>%s出版社</dc:publisher>\n<dc:language>zh-CN</dc:language>\n"
+	    "<dc:date>2025-%02lu-01</dc:date>\n"
+	    "<dc:description>基准测试用书（编号 %lu），正文取自 fortunes-zh。</dc:description>\n"
+	    "<meta property=\"dcterms:modified\">2026-11-25T00:00:00Z</meta>\n"
+	    "<meta name=\"cover\" content=\"cover-image\"/>\n</metadata>\n<manifest>\n",
+	    title, author, publisher, num % 12 + 1, num);
+	buf_str(&x,
+	        "<item id=\"nav\" href=\"nav.xhtml\" media-type=\"application/xhtml+xml\" "
+	        "properties=\"nav\"/>\n"
+	        "<item id=\"css\" href=\"style.css\" media-type=\"text/css\"/>\n"
+	        "<item id=\"cover-image\" href=\"images/cover.jpg\" media-type=\"image/jpeg\" "
+	        "properties=\"cover-image\"/>\n"
+	        "<item id=\"cover\" href=\"cover.xhtml\" media-type=\"application/xhtml+xml\"/>\n");
 	for (int i = 0; i < CHAPTERS; i++)
-		buf_printf(&x, "<item id=\"ch%02d\" href=\"text/ch%02d.xhtml\" "
-		               "media-type=\"application/xhtml+xml\"/>\n",
+		buf_printf(&x,
+		           "<item id=\"ch%02d\" href=\"text/ch%02d.xhtml\" "
+		           "media-type=\"application/xhtml+xml\"/>\n",
 		           i + 1, i + 1);
 	for (int k = 0; k < plates; k++)
-		buf_printf(&x, "<item id=\"plate%02d\" href=\"text/plate%02d.xhtml\" "
-		               "media-type=\"application/xhtml+xml\"/>\n"
-		               "<item id=\"img%02d\" href=\"images/plate%02d.jpg\" "
-		               "media-type=\"image/jpeg\"/>\n",
+		buf_printf(&x,
+		           "<item id=\"plate%02d\" href=\"text/plate%02d.xhtml\" "
+		           "media-type=\"application/xhtml+xml\"/>\n"
+		           "<item id=\"img%02d\" href=\"images/plate%02d.jpg\" "
+		           "media-type=\"image/jpeg\"/>\n",
 		           k + 1, k + 1, k + 1, k + 1);
 	buf_str(&x, "</manifest>\n<spine>\n<itemref idref=\"cover\" linear=\"no\"/>\n");
 	for (int i = 0; i < CHAPTERS; i++) {
@@ -589,8 +606,9 @@ static long write_epub(const char *path, unsigned long num, size_t text_bytes, i
 	/* nav.xhtml */
 	x.len = 0;
 	buf_str(&x, XHTML_HEAD);
-	buf_printf(&x, "<title>%s</title>\n</head>\n<body>\n<nav epub:type=\"toc\" id=\"toc\">\n"
-	               "<h1>目录</h1>\n<ol>\n",
+	buf_printf(&x,
+	           "<title>%s</title>\n</head>\n<body>\n<nav epub:type=\"toc\" id=\"toc\">\n"
+	           "<h1>目录</h1>\n<ol>\n",
 	           title);
 	for (int i = 0; i < CHAPTERS; i++)
 		buf_printf(&x, "<li><a href=\"text/ch%02d.xhtml\">%s</a></li>\n", i + 1, ctitle[i]);
@@ -617,8 +635,9 @@ static long write_epub(const char *path, unsigned long num, size_t text_bytes, i
 	for (int k = 0; k < plates; k++) {
 		x.len = 0;
 		buf_str(&x, XHTML_HEAD);
-		buf_printf(&x, "<title>插图 %d</title>\n</head>\n<body>\n<img class=\"cover\" "
-		               "src=\"../images/plate%02d.jpg\" alt=\"插图 %d\"/>\n</body>\n</html>\n",
+		buf_printf(&x,
+		           "<title>插图 %d</title>\n</head>\n<body>\n<img class=\"cover\" "
+		           "src=\"../images/plate%02d.jpg\" alt=\"插图 %d\"/>\n</body>\n</html>\n",
 		           k + 1, k + 1, k + 1);
 		snprintf(name, sizeof(name), "OEBPS/text/plate%02d.xhtml", k + 1);
 		zip_add(a, name, x.p, x.len);
@@ -626,8 +645,9 @@ static long write_epub(const char *path, unsigned long num, size_t text_bytes, i
 
 	x.len = 0;
 	buf_str(&x, XHTML_HEAD);
-	buf_printf(&x, "<title>%s</title>\n</head>\n<body>\n<img class=\"cover\" "
-	               "src=\"images/cover.jpg\" alt=\"%s\"/>\n</body>\n</html>\n",
+	buf_printf(&x,
+	           "<title>%s</title>\n</head>\n<body>\n<img class=\"cover\" "
+	           "src=\"images/cover.jpg\" alt=\"%s\"/>\n</body>\n</html>\n",
 	           title, title);
 	zip_add(a, "OEBPS/cover.xhtml", x.p, x.len);
 
@@ -637,10 +657,12 @@ static long write_epub(const char *path, unsigned long num, size_t text_bytes, i
 		per = per * 3 / 4 + rnd(per / 2 + 1);
 		x.len = 0;
 		buf_str(&x, XHTML_HEAD);
-		buf_printf(&x, "<title>%s</title>\n<link rel=\"stylesheet\" type=\"text/css\" "
-		               "href=\"../style.css\"/>\n</head>\n<body>\n<section epub:type=\"chapter\">\n"
-		               "<h1>%s</h1>\n",
-		           ctitle[i], ctitle[i]);
+		buf_printf(
+		    &x,
+		    "<title>%s</title>\n<link rel=\"stylesheet\" type=\"text/css\" "
+		    "href=\"../style.css\"/>\n</head>\n<body>\n<section epub:type=\"chapter\">\n"
+		    "<h1>%s</h1>\n",
+		    ctitle[i], ctitle[i]);
 		start = x.len;
 		while (x.len - start < per) {
 			const struct para *p = next_para();
@@ -669,6 +691,19 @@ static long write_epub(const char *path, unsigned long num, size_t text_bytes, i
 	return size;
 }
 
+/* A whole decimal number argument, or die naming it (atoi would take "12x" or "" as a number). */
+static long num_arg(const char *s, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0)
+		die("%s must be a non-negative number, not \"%s\"", what, s);
+	return v;
+}
+
 static int cmd_epub(int argc, char **argv)
 {
 	const char *dir;
@@ -688,11 +723,11 @@ static int cmd_epub(int argc, char **argv)
 	first = strtoul(argv[4], NULL, 10);
 	count = strtoul(argv[5], NULL, 10);
 	if (argc > 6)
-		jobs = atoi(argv[6]);
+		jobs = (int)num_arg(argv[6], "JOBS");
 	if (argc > 7)
-		target = atol(argv[7]);
+		target = num_arg(argv[7], "TARGET_BYTES");
 	if (argc > 8)
-		plates = atoi(argv[8]);
+		plates = (int)num_arg(argv[8], "PLATES");
 	if (plates < 0 || plates > 99)
 		die("PLATES must be 0..99");
 	if (jobs < 1)
@@ -839,7 +874,7 @@ static int cmd_txt(int argc, char **argv)
 	if (gbk == (iconv_t)-1)
 		die("iconv_open(GBK): %s", strerror(errno));
 	load_corpus(argv[2]);
-	target = atol(argv[4]);
+	target = num_arg(argv[4], "GBK_BYTES");
 	rng_seed(argc > 5 ? strtoull(argv[5], NULL, 10) : 4242);
 	if (!(f = fopen(argv[3], "wb")))
 		die("%s: %s", argv[3], strerror(errno));
@@ -857,7 +892,8 @@ static int cmd_txt(int argc, char **argv)
 		end = written + 16 * 1024 + (long)rnd(8 * 1024); /* ~20 KB chapters */
 		while (written < end && written < target) {
 			const struct para *p = next_para();
-			if (p->len < 130) /* a short line could read as a heading (≤ 40 characters) */
+			if (p->len <
+			    130) /* a short line could read as a heading (≤ 40 characters) */
 				continue;
 			buf_str(&line, "　　");
 			buf_add(&line, p->p, p->len);
@@ -881,6 +917,7 @@ int main(int argc, char **argv)
 		return cmd_pack(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "txt") == 0)
 		return cmd_txt(argc, argv);
-	fprintf(stderr, "usage: mkbooks epub|pack|txt … (see the comment at the top of mkbooks.c)\n");
+	fprintf(stderr,
+	        "usage: mkbooks epub|pack|txt … (see the comment at the top of mkbooks.c)\n");
 	return 2;
 }

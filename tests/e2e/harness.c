@@ -166,7 +166,8 @@ int server_start(struct server *s, const char *data, const char *const *extra)
 	while (f && fgets(line, sizeof(line), f)) {
 		const char *p = strstr(line, "listening on http://127.0.0.1:");
 		if (p) {
-			s->port = (int)strtol(p + strlen("listening on http://127.0.0.1:"), NULL, 10);
+			s->port =
+			    (int)strtol(p + strlen("listening on http://127.0.0.1:"), NULL, 10);
 			break;
 		}
 	}
@@ -237,12 +238,44 @@ static size_t on_header(char *d, size_t sz, size_t nm, void *u)
 	return n;
 }
 
+/* What every request to the server shares: URL, body and header capture, timeout, source
+ * interface, cookie; returns the header list with Origin, no "Expect: 100-continue" and the
+ * caller's extra headers (the caller adds its own and frees the list). */
+static struct curl_slist *request_setup(CURL *c, struct server *s, const char *path,
+                                        const struct http_opts *o, struct buf *b,
+                                        struct http_result *r, long default_timeout_ms)
+{
+	struct curl_slist *h = NULL;
+	char url[2048], line[512];
+
+	snprintf(url, sizeof(url), "%s%s", s->base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url); /* libcurl copies the string */
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->timeout_ms ? o->timeout_ms : default_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (o->interface)
+		curl_easy_setopt(c, CURLOPT_INTERFACE, o->interface);
+	if (o->cookie)
+		curl_easy_setopt(c, CURLOPT_COOKIE, o->cookie);
+	if (o->origin) {
+		snprintf(line, sizeof(line), "Origin: %s",
+		         strcmp(o->origin, "auto") == 0 ? s->base : o->origin);
+		h = curl_slist_append(h, line);
+	}
+	h = curl_slist_append(h, "Expect:");
+	for (int i = 0; i < 8 && o->headers[i]; i++)
+		h = curl_slist_append(h, o->headers[i]);
+	return h;
+}
+
 int http_do(struct server *s, const char *path, const struct http_opts *o, struct http_result *r)
 {
 	static const struct http_opts none;
 	struct curl_slist *h = NULL;
 	struct buf b = {0};
-	char url[2048], line[512];
 	CURLcode cc;
 	CURL *c;
 
@@ -252,16 +285,7 @@ int http_do(struct server *s, const char *path, const struct http_opts *o, struc
 	c = curl_easy_init();
 	if (!c)
 		return -1;
-	snprintf(url, sizeof(url), "%s%s", s->base, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->timeout_ms ? o->timeout_ms : 10000L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (o->interface)
-		curl_easy_setopt(c, CURLOPT_INTERFACE, o->interface);
+	h = request_setup(c, s, path, o, &b, r, 10000L);
 	if (o->body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, o->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE,
@@ -274,18 +298,6 @@ int http_do(struct server *s, const char *path, const struct http_opts *o, struc
 		else
 			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, o->method);
 	}
-	if (o->cookie)
-		curl_easy_setopt(c, CURLOPT_COOKIE, o->cookie);
-	if (o->origin) {
-		if (strcmp(o->origin, "auto") == 0)
-			snprintf(line, sizeof(line), "Origin: %s", s->base);
-		else
-			snprintf(line, sizeof(line), "Origin: %s", o->origin);
-		h = curl_slist_append(h, line);
-	}
-	h = curl_slist_append(h, "Expect:");
-	for (int i = 0; i < 8 && o->headers[i]; i++)
-		h = curl_slist_append(h, o->headers[i]);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
@@ -373,7 +385,6 @@ int http_upload(struct server *s, const char *path, const struct http_opts *o,
 	static const struct http_opts none;
 	struct curl_slist *h = NULL;
 	struct buf b = {0};
-	char url[2048], line[512];
 	FILE *files[16] = {0};
 	curl_mime *mime;
 	CURLcode cc = CURLE_OK;
@@ -414,29 +425,10 @@ int http_upload(struct server *s, const char *path, const struct http_opts *o,
 			curl_mime_type(part, "application/octet-stream");
 		}
 	}
-	snprintf(url, sizeof(url), "%s%s", s->base, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->timeout_ms ? o->timeout_ms : 60000L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (o->cookie)
-		curl_easy_setopt(c, CURLOPT_COOKIE, o->cookie);
-	if (o->origin) {
-		if (strcmp(o->origin, "auto") == 0)
-			snprintf(line, sizeof(line), "Origin: %s", s->base);
-		else
-			snprintf(line, sizeof(line), "Origin: %s", o->origin);
-		h = curl_slist_append(h, line);
-	}
-	h = curl_slist_append(h, "Expect:");
+	h = request_setup(c, s, path, o, &b, r, 60000L);
 	if (chunked)
 		h = curl_slist_append(h, "Transfer-Encoding: chunked");
-	for (int i = 0; i < 8 && o->headers[i]; i++)
-		h = curl_slist_append(h, o->headers[i]);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	if (rc == 0)
 		cc = curl_easy_perform(c);
