@@ -14,7 +14,7 @@ APT_PKGS := build-essential cmake pkg-config ca-certificates curl sqlite3 \
             fonts-noto-cjk fortunes-zh
 # Browser tests: Debian's Chromium (never a downloaded browser) and CJK fonts for the pages.
 # epubcheck checks the EPUBs we write; zip builds hostile archives in tests.
-TEST_APT_PKGS := chromium epubcheck zip
+TEST_APT_PKGS := chromium epubcheck zip ffmpeg
 # The peers of the benchmarks: nginx (HTTP), and the ffmpeg CLI for the transcode benchmark.
 BENCH_APT_PKGS := nginx-light wrk ffmpeg
 

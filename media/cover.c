@@ -777,6 +777,11 @@ static const char *find_font(const char *const *list)
 	return NULL;
 }
 
+const char *cover_cjk_font(void)
+{
+	return find_font(title_fonts);
+}
+
 /* Strict UTF-8 decoding; returns the code point and advances *p, or -1 and skips one byte. */
 static long utf8_next(const unsigned char **p, const unsigned char *end)
 {

@@ -59,6 +59,13 @@ int cover_from_bgra(const uint8_t *bgra, int width, int height, int stride, cons
 int cover_generate(const char *title, const char *author, const char *colour, const char *dir,
                    struct cover_info *out, char *err, size_t errlen);
 
+/*
+ * Path of the CJK font file cover_generate() draws titles with (the first of its known paths
+ * that is readable: Noto Serif CJK Bold from fonts-noto-cjk first), for other drawtext
+ * filters; a static string, NULL when no CJK font is installed.
+ */
+const char *cover_cjk_font(void);
+
 struct AVFrame;
 
 /*

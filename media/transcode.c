@@ -8,8 +8,13 @@
  * with scene-cut off, so a variable-frame-rate phone clip still cuts at the same instants in
  * every rendition and the hls muxer's 6 s segments line up across the ladder.
  *
+ * transcode_hls_audio() runs the same stages over several inputs in turn: one input open at a
+ * time (its own demuxer, decoder and resampler settings), one AAC encoder, FIFO and muxer for
+ * all of them, so the output's timestamps come from the samples encoded and run on across files.
+ *
  * Longer than ~1,000 lines on purpose: the pipeline stages share one job struct and only
- * transcode_hls() is public; splitting them would export every stage's internals.
+ * transcode_hls() and transcode_hls_audio() are public; splitting them would export every
+ * stage's internals.
  */
 #include "transcode.h"
 
@@ -105,9 +110,15 @@ struct transcode_job {
 	AVPacket *pkt, *opkt; /* read from the input; out of an encoder or filter */
 	AVPacket *spare;      /* one encoded audio packet referenced for another rendition */
 	AVFrame *frame;
-	int64_t start_us, duration_us;
-	int64_t reached_us; /* furthest packet end read, from start_us */
+	int64_t start_us, duration_us; /* of the current input */
+	int64_t reached_us;            /* furthest packet end read, from start_us */
 	int last_percent;
+
+	/* Several inputs in turn (transcode_hls_audio()); transcode_hls() has one. */
+	size_t nb_inputs, input_index;
+	int64_t total_us;   /* probed length of all inputs; 0 when one is unknown */
+	int64_t done_us;    /* probed length of the inputs before the current one */
+	bool output_failed; /* the error came from encoding or writing, not from an input */
 };
 
 /* The one place libav error codes become errno values. */
@@ -322,14 +333,16 @@ static int open_video_encoder(struct transcode_job *job, struct rendition *r)
 	return 0;
 }
 
-static int open_audio_encoder(struct transcode_job *job)
+/* The AAC encoder with its FIFO and frames; its rate is chosen from in_rate, the input's (the
+ * highest of the inputs'). The resampler is opened per input by open_resampler(). */
+static int open_audio_encoder(struct transcode_job *job, int in_rate)
 {
 	const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
 	bool mono = job->vindex < 0 && job->opts.speech;
 	AVChannelLayout layout = mono ? (AVChannelLayout)AV_CHANNEL_LAYOUT_MONO
 	                              : (AVChannelLayout)AV_CHANNEL_LAYOUT_STEREO;
 	AVCodecContext *c;
-	int in_rate = job->adec->sample_rate, rate, rc;
+	int rate, rc;
 
 	if (!codec)
 		return fail(job, -ENOTSUP, "转码所需的 AAC 编码器不可用");
@@ -351,21 +364,30 @@ static int open_audio_encoder(struct transcode_job *job)
 	if (rc < 0)
 		return fail(job, from_averror(rc) == -EBADMSG ? -ENOTSUP : from_averror(rc),
 		            "音频编码器无法打开");
-
-	if (job->adec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
-		av_channel_layout_default(&job->adec->ch_layout, job->adec->ch_layout.nb_channels);
-	rc = swr_alloc_set_opts2(&job->swr, &c->ch_layout, c->sample_fmt, rate,
-	                         &job->adec->ch_layout, job->adec->sample_fmt, in_rate, 0, NULL);
-	if (rc >= 0)
-		rc = swr_init(job->swr);
-	if (rc < 0)
-		return fail_av(job, rc, "音频流损坏：无法转换采样格式");
 	job->fifo = av_audio_fifo_alloc(c->sample_fmt, c->ch_layout.nb_channels, c->frame_size * 4);
 	job->resampled = av_frame_alloc();
 	job->aframe = av_frame_alloc();
 	if (!job->fifo || !job->resampled || !job->aframe)
 		return fail(job, -ENOMEM, NULL);
 	job->apts = AV_NOPTS_VALUE;
+	return 0;
+}
+
+/* (Re)makes the resampler from the current input's audio decoder to the encoder. */
+static int open_resampler(struct transcode_job *job)
+{
+	AVCodecContext *c = job->aenc, *dec = job->adec;
+	int rc;
+
+	swr_free(&job->swr);
+	if (dec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
+		av_channel_layout_default(&dec->ch_layout, dec->ch_layout.nb_channels);
+	rc = swr_alloc_set_opts2(&job->swr, &c->ch_layout, c->sample_fmt, c->sample_rate,
+	                         &dec->ch_layout, dec->sample_fmt, dec->sample_rate, 0, NULL);
+	if (rc >= 0)
+		rc = swr_init(job->swr);
+	if (rc < 0)
+		return fail_av(job, rc, "音频流损坏：无法转换采样格式");
 	return 0;
 }
 
@@ -434,8 +456,10 @@ static int write_packet(struct transcode_job *job, struct rendition *r, AVPacket
 	pkt->stream_index = st->index;
 	av_packet_rescale_ts(pkt, tb, st->time_base);
 	rc = av_interleaved_write_frame(r->mux, pkt);
-	if (rc < 0)
+	if (rc < 0) {
+		job->output_failed = true;
 		return fail(job, from_averror(rc) == -EBADMSG ? -EIO : from_averror(rc), NULL);
+	}
 	return 0;
 }
 
@@ -533,8 +557,10 @@ static int write_audio_packets(struct transcode_job *job)
 		rc = avcodec_receive_packet(c, job->opkt);
 		if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
 			return 0;
-		if (rc < 0)
+		if (rc < 0) {
+			job->output_failed = true;
 			return fail_av(job, rc, "音频编码失败");
+		}
 		for (int i = 0; i < job->nb_r; i++) {
 			AVPacket *copy = job->opkt;
 
@@ -577,8 +603,10 @@ static int encode_audio(struct transcode_job *job, bool flush)
 		f->pts = job->apts;
 		job->apts += n;
 		rc = avcodec_send_frame(c, f);
-		if (rc < 0)
+		if (rc < 0) {
+			job->output_failed = true;
 			return fail_av(job, rc, "音频编码失败");
+		}
 		rc = write_audio_packets(job);
 		if (rc < 0)
 			return rc;
@@ -586,12 +614,16 @@ static int encode_audio(struct transcode_job *job, bool flush)
 	if (!flush)
 		return 0;
 	rc = avcodec_send_frame(c, NULL);
-	if (rc < 0 && rc != AVERROR_EOF)
+	if (rc < 0 && rc != AVERROR_EOF) {
+		job->output_failed = true;
 		return fail_av(job, rc, "音频编码失败");
+	}
 	return write_audio_packets(job);
 }
 
-/* Resamples a decoded frame (NULL: drain the resampler) into the FIFO and encodes. */
+/* Resamples a decoded frame (NULL: drain the resampler at the end of an input) into the FIFO
+ * and encodes the whole encoder frames it holds; what is left waits for the next input or for
+ * flush_audio(). */
 static int audio_frame(struct transcode_job *job, AVFrame *src)
 {
 	AVFrame *out = job->resampled;
@@ -629,7 +661,15 @@ static int audio_frame(struct transcode_job *job, AVFrame *src)
 	if (out->nb_samples > 0 &&
 	    av_audio_fifo_write(job->fifo, (void **)out->data, out->nb_samples) < out->nb_samples)
 		return fail(job, -ENOMEM, NULL);
-	return encode_audio(job, !src);
+	return encode_audio(job, false);
+}
+
+/* Ends the audio: encodes what the FIFO still holds, then the encoder's delay. */
+static int flush_audio(struct transcode_job *job)
+{
+	if (!job->aenc || job->apts == AV_NOPTS_VALUE)
+		return 0; /* no audio was ever decoded */
+	return encode_audio(job, true);
 }
 
 /* Passes a source video packet (NULL: flush) through r's filter into its muxer. */
@@ -707,21 +747,38 @@ static int report_progress(struct transcode_job *job, int percent)
 	return 0;
 }
 
+/* Percent (0–99) of all the input read when the current input is read up to us: against the
+ * inputs' total duration, else by input count (several inputs, one of unknown length). */
+static int percent_at(const struct transcode_job *job, int64_t us)
+{
+	int64_t p;
+
+	if (us < 0)
+		us = 0;
+	if (job->duration_us > 0 && us > job->duration_us)
+		us = job->duration_us;
+	if (job->total_us > 0) {
+		p = (job->done_us + us) * 100 / job->total_us;
+	} else if (job->nb_inputs > 1) {
+		p = (int64_t)(job->input_index * 100 / job->nb_inputs);
+		if (job->duration_us > 0)
+			p += us * 100 / job->duration_us / (int64_t)job->nb_inputs;
+	} else {
+		return job->last_percent;
+	}
+	return p > 99 ? 99 : (int)p;
+}
+
 /* Percent (0–99) of the input read, from a packet's timestamp. */
 static int packet_percent(const struct transcode_job *job, const AVPacket *pkt)
 {
 	int64_t t = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
 	int64_t us;
 
-	if (t == AV_NOPTS_VALUE || job->duration_us <= 0)
+	if (t == AV_NOPTS_VALUE)
 		return job->last_percent;
-	us = av_rescale_q(t, job->in->streams[pkt->stream_index]->time_base, AV_TIME_BASE_Q) -
-	     job->start_us;
-	if (us <= 0)
-		return 0;
-	if (us >= job->duration_us)
-		return 99;
-	return (int)(us * 100 / job->duration_us);
+	us = av_rescale_q(t, job->in->streams[pkt->stream_index]->time_base, AV_TIME_BASE_Q);
+	return percent_at(job, us - job->start_us);
 }
 
 /* Notes how far into the input the packets reach. */
@@ -755,7 +812,9 @@ static int check_complete(struct transcode_job *job)
 	return fail(job, -EBADMSG, msg);
 }
 
-static int run(struct transcode_job *job)
+/* Reads the current input to its end, decoding as it goes; then checks that it was whole and
+ * drains its decoders. */
+static int read_input(struct transcode_job *job)
 {
 	int rc;
 
@@ -794,7 +853,15 @@ static int run(struct transcode_job *job)
 		return fail(job, -EBADMSG, "视频流损坏：无法解码");
 	if (job->vindex < 0 && job->aframes == 0)
 		return fail(job, -EBADMSG, "音频流损坏：无法解码");
-	if (job->aenc && (rc = audio_frame(job, NULL)) < 0)
+	return 0;
+}
+
+/* Flushes the encoders (and copy filters) into the muxers and closes the playlists. */
+static int finish_output(struct transcode_job *job)
+{
+	int rc = flush_audio(job);
+
+	if (rc < 0)
 		return rc;
 	for (int i = 0; i < job->nb_r; i++) {
 		if (job->r[i].venc)
@@ -807,10 +874,24 @@ static int run(struct transcode_job *job)
 	for (int i = 0; i < job->nb_r; i++) {
 		rc = av_write_trailer(job->r[i].mux);
 		job->r[i].header_written = false;
-		if (rc < 0)
+		if (rc < 0) {
+			job->output_failed = true;
 			return fail(job, -EIO, NULL);
+		}
 	}
 	return 0;
+}
+
+/* transcode_hls(): the one input through to the playlists. */
+static int run(struct transcode_job *job)
+{
+	int rc = read_input(job);
+
+	if (rc == 0 && job->aenc)
+		rc = audio_frame(job, NULL); /* drain the resampler */
+	if (rc == 0)
+		rc = finish_output(job);
+	return rc;
 }
 
 /* ---- master playlist ---- */
@@ -849,8 +930,6 @@ static int write_master(struct transcode_job *job)
 	}
 	return 0;
 }
-
-/* ---- the job ---- */
 
 /* ---- remux fast path ---- */
 
@@ -928,6 +1007,15 @@ static int open_copy(struct transcode_job *job, struct rendition *r)
 	return rc < 0 ? fail_av(job, rc, "视频流损坏：无法复制") : 0;
 }
 
+/* ---- the job ---- */
+
+static void close_input(struct transcode_job *job)
+{
+	avcodec_free_context(&job->vdec);
+	avcodec_free_context(&job->adec);
+	probe_close_input(&job->in);
+}
+
 static void job_free(struct transcode_job *job)
 {
 	for (int i = 0; i < job->nb_r; i++) {
@@ -951,26 +1039,77 @@ static void job_free(struct transcode_job *job)
 		av_audio_fifo_free(job->fifo);
 	av_frame_free(&job->resampled);
 	av_frame_free(&job->aframe);
-	avcodec_free_context(&job->vdec);
-	avcodec_free_context(&job->adec);
 	av_packet_free(&job->pkt);
 	av_packet_free(&job->opkt);
 	av_packet_free(&job->spare);
 	av_frame_free(&job->frame);
-	probe_close_input(&job->in);
+	close_input(job);
 	free(job);
 }
 
-static int setup(struct transcode_job *job, const char *input)
+/* A job for one call: options with their defaults, the packets and frame every stage uses. */
+static int job_new(struct transcode_job **out, const char *outdir,
+                   const struct transcode_options *opts, char *err, size_t errlen)
 {
-	AVStream *vst = NULL;
-	int rc;
+	struct transcode_job *job = calloc(1, sizeof(*job));
+	int rc = -ENOMEM;
 
-	rc = probe_open_input(&job->in, input, NULL, NULL, job->err, job->errlen);
+	*out = NULL;
+	if (!job)
+		goto out;
+	job->outdir = outdir;
+	job->err = err;
+	job->errlen = errlen;
+	job->vindex = job->aindex = -1;
+	job->last_percent = -1;
+	job->nb_inputs = 1;
+	if (opts)
+		job->opts = *opts;
+	if (job->opts.threads <= 0)
+		job->opts.threads = DEFAULT_THREADS;
+	if (!job->opts.preset)
+		job->opts.preset = DEFAULT_PRESET;
+	job->pkt = av_packet_alloc();
+	job->opkt = av_packet_alloc();
+	job->spare = av_packet_alloc();
+	job->frame = av_frame_alloc();
+	if (!job->pkt || !job->opkt || !job->spare || !job->frame)
+		goto out;
+	*out = job;
+	job = NULL;
+	rc = 0;
+out:
+	if (job)
+		job_free(job);
+	if (rc < 0 && err && errlen)
+		snprintf(err, errlen, "内存不足");
+	return rc;
+}
+
+/* Writes master.m3u8 after a successful run, reports 100 %, hands the result over and frees
+ * the job; returns rc, or the error of writing master.m3u8. */
+static int job_finish(struct transcode_job *job, int rc, struct transcode_result *result)
+{
+	if (rc == 0)
+		rc = write_master(job);
+	if (rc == 0) /* done: a cancel now comes too late to matter */
+		report_progress(job, 100);
+	if (rc == 0 && result)
+		*result = job->res;
+	job_free(job);
+	return rc;
+}
+
+/* Opens path with probe_open_input() and picks its streams: the first video stream that is not
+ * cover art (when video is wanted) and the best audio stream; the others are discarded. */
+static int open_input(struct transcode_job *job, const char *path, bool video)
+{
+	int rc = probe_open_input(&job->in, path, NULL, NULL, job->err, job->errlen);
+
 	if (rc < 0)
 		return rc;
 	job->vindex = job->aindex = -1;
-	for (unsigned i = 0; i < job->in->nb_streams; i++) {
+	for (unsigned i = 0; video && i < job->in->nb_streams; i++) {
 		AVStream *st = job->in->streams[i];
 
 		if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
@@ -985,45 +1124,29 @@ static int setup(struct transcode_job *job, const char *input)
 			job->in->streams[i]->discard = AVDISCARD_ALL;
 	job->start_us = job->in->start_time != AV_NOPTS_VALUE ? job->in->start_time : 0;
 	job->duration_us = job->in->duration != AV_NOPTS_VALUE ? job->in->duration : 0;
-	job->res.duration_ms = job->duration_us / 1000;
-	job->res.audio_only = job->vindex < 0;
+	job->reached_us = 0;
+	job->decode_errors = 0;
+	job->vframes = job->aframes = 0;
+	return 0;
+}
 
-	if (job->vindex >= 0) {
-		vst = job->in->streams[job->vindex];
-		if (vst->codecpar->width <= 0 || vst->codecpar->height <= 0)
-			return fail(job, -EBADMSG, "视频流损坏：画面尺寸无效");
-		job->frame_rate = av_guess_frame_rate(job->in, vst, NULL);
-		if (job->frame_rate.num <= 0 || job->frame_rate.den <= 0 ||
-		    av_q2d(job->frame_rate) > 240)
-			job->frame_rate = (AVRational){25, 1};
-		job->frame_dur = av_rescale_q(1, av_inv_q(job->frame_rate), vst->time_base);
-		if (job->frame_dur < 1)
-			job->frame_dur = 1;
-		job->key_interval = av_rescale_q(KEY_SECONDS, (AVRational){1, 1}, vst->time_base);
-		job->rotation = probe_rotation(vst);
-		plan_ladder(job);
-		choose_copy(job);
-		for (int i = 0; i < job->nb_r; i++)
-			if (!job->r[i].copy && !job->vdec) {
-				rc = open_decoder(job, job->vindex, &job->vdec);
-				if (rc < 0)
-					return rc;
-			}
-	} else {
-		struct transcode_rendition *o = &job->res.renditions[0];
+/* The one rendition of audio-only output. */
+static void plan_audio(struct transcode_job *job)
+{
+	struct transcode_rendition *o = &job->res.renditions[0];
 
-		job->r[0].out = o;
-		snprintf(o->name, sizeof(o->name), "audio");
-		job->nb_r = job->res.nb_renditions = 1;
-	}
-	if (job->aindex >= 0) {
-		rc = open_decoder(job, job->aindex, &job->adec);
-		if (rc < 0)
-			return rc;
-		rc = open_audio_encoder(job);
-		if (rc < 0)
-			return rc;
-	}
+	job->r[0].out = o;
+	snprintf(o->name, sizeof(o->name), "audio");
+	job->nb_r = job->res.nb_renditions = 1;
+	job->res.audio_only = true;
+}
+
+/* Per rendition: its video encoder or copy filter, what master.m3u8 declares, its muxer. The
+ * audio encoder, if any, is open already. */
+static int open_renditions(struct transcode_job *job)
+{
+	int rc;
+
 	for (int i = 0; i < job->nb_r; i++) {
 		struct rendition *r = &job->r[i];
 		struct transcode_rendition *o = r->out;
@@ -1052,13 +1175,66 @@ static int setup(struct transcode_job *job, const char *input)
 		if (rc < 0)
 			return rc;
 	}
-	job->pkt = av_packet_alloc();
-	job->opkt = av_packet_alloc();
-	job->spare = av_packet_alloc();
-	job->frame = av_frame_alloc();
-	if (!job->pkt || !job->opkt || !job->spare || !job->frame)
-		return fail(job, -ENOMEM, NULL);
 	return 0;
+}
+
+static int setup(struct transcode_job *job, const char *input)
+{
+	AVStream *vst = NULL;
+	int rc;
+
+	rc = open_input(job, input, true);
+	if (rc < 0)
+		return rc;
+	job->total_us = job->duration_us;
+	job->res.duration_ms = job->duration_us / 1000;
+
+	if (job->vindex >= 0) {
+		vst = job->in->streams[job->vindex];
+		if (vst->codecpar->width <= 0 || vst->codecpar->height <= 0)
+			return fail(job, -EBADMSG, "视频流损坏：画面尺寸无效");
+		job->frame_rate = av_guess_frame_rate(job->in, vst, NULL);
+		if (job->frame_rate.num <= 0 || job->frame_rate.den <= 0 ||
+		    av_q2d(job->frame_rate) > 240)
+			job->frame_rate = (AVRational){25, 1};
+		job->frame_dur = av_rescale_q(1, av_inv_q(job->frame_rate), vst->time_base);
+		if (job->frame_dur < 1)
+			job->frame_dur = 1;
+		job->key_interval = av_rescale_q(KEY_SECONDS, (AVRational){1, 1}, vst->time_base);
+		job->rotation = probe_rotation(vst);
+		plan_ladder(job);
+		choose_copy(job);
+		for (int i = 0; i < job->nb_r; i++)
+			if (!job->r[i].copy && !job->vdec) {
+				rc = open_decoder(job, job->vindex, &job->vdec);
+				if (rc < 0)
+					return rc;
+			}
+	} else {
+		plan_audio(job);
+	}
+	if (job->aindex >= 0) {
+		rc = open_decoder(job, job->aindex, &job->adec);
+		if (rc == 0)
+			rc = open_audio_encoder(job, job->adec->sample_rate);
+		if (rc == 0)
+			rc = open_resampler(job);
+		if (rc < 0)
+			return rc;
+	}
+	return open_renditions(job);
+}
+
+static bool bad_outdir(const char *outdir)
+{
+	return !outdir || strchr(outdir, '%');
+}
+
+static int bad_args(char *err, size_t errlen)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "参数无效");
+	return -EINVAL;
 }
 
 int transcode_hls(const char *input, const char *outdir, const struct transcode_options *opts,
@@ -1071,39 +1247,139 @@ int transcode_hls(const char *input, const char *outdir, const struct transcode_
 		memset(result, 0, sizeof(*result));
 	if (err && errlen)
 		err[0] = '\0';
-	if (!input || !outdir || strchr(outdir, '%')) {
-		if (err && errlen)
-			snprintf(err, errlen, "参数无效");
-		return -EINVAL;
-	}
-	job = calloc(1, sizeof(*job));
-	if (!job) {
-		if (err && errlen)
-			snprintf(err, errlen, "内存不足");
-		return -ENOMEM;
-	}
-	job->outdir = outdir;
-	job->err = err;
-	job->errlen = errlen;
-	job->last_percent = -1;
-	if (opts)
-		job->opts = *opts;
-	if (job->opts.threads <= 0)
-		job->opts.threads = DEFAULT_THREADS;
-	if (!job->opts.preset)
-		job->opts.preset = DEFAULT_PRESET;
-
+	if (!input || bad_outdir(outdir))
+		return bad_args(err, errlen);
+	rc = job_new(&job, outdir, opts, err, errlen);
+	if (rc < 0)
+		return rc;
 	rc = setup(job, input);
 	if (rc == 0)
 		rc = report_progress(job, 0);
 	if (rc == 0)
 		rc = run(job);
+	return job_finish(job, rc, result);
+}
+
+/* ---- several audio inputs in turn ---- */
+
+/* Whether rc, met while an input was being read, is that input's fault (for *failed). */
+static bool input_fault(const struct transcode_job *job, int rc)
+{
+	return rc < 0 && rc != -ECANCELED && rc != -ENOMEM && !job->output_failed;
+}
+
+/*
+ * Opens every input once before anything is written, so that one which cannot be opened or
+ * has no audio fails the job at once (*bad = its index): adds up their durations for progress
+ * (total_us stays 0 when one is unknown) and finds the highest sample rate for the encoder.
+ */
+static int survey_inputs(struct transcode_job *job, const char *const *inputs, size_t n,
+                         size_t *bad, int *max_rate)
+{
+	int64_t total = 0;
+	bool known = true;
+
+	*max_rate = 0;
+	for (size_t i = 0; i < n; i++) {
+		int rc = open_input(job, inputs[i], false);
+
+		if (rc == 0 && job->aindex < 0)
+			rc = fail(job, -EBADMSG, "没有音频流");
+		if (rc < 0) {
+			close_input(job);
+			if (input_fault(job, rc))
+				*bad = i;
+			return rc;
+		}
+		if (job->in->streams[job->aindex]->codecpar->sample_rate > *max_rate)
+			*max_rate = job->in->streams[job->aindex]->codecpar->sample_rate;
+		if (job->duration_us > 0)
+			total += job->duration_us;
+		else
+			known = false;
+		close_input(job);
+	}
+	job->total_us = known ? total : 0;
+	return 0;
+}
+
+/* Output samples so far (encoded or waiting in the FIFO), in ms. */
+static int64_t output_ms(const struct transcode_job *job)
+{
+	return av_rescale(job->apts + av_audio_fifo_size(job->fifo), 1000, job->aenc->sample_rate);
+}
+
+/* One input of transcode_hls_audio() into the running encoder: its own decoder and resampler
+ * settings, drained at its end; the encoder goes on to the next input. */
+static int audio_input(struct transcode_job *job, const char *path)
+{
+	int rc = open_input(job, path, false);
+
+	if (rc == 0 && job->aindex < 0)
+		rc = fail(job, -EBADMSG, "没有音频流");
 	if (rc == 0)
-		rc = write_master(job);
-	if (rc == 0) /* done: a cancel now comes too late to matter */
-		report_progress(job, 100);
-	if (rc == 0 && result)
-		*result = job->res;
-	job_free(job);
+		rc = open_decoder(job, job->aindex, &job->adec);
+	if (rc == 0)
+		rc = open_resampler(job);
+	if (rc == 0)
+		rc = report_progress(job, percent_at(job, 0));
+	if (rc == 0)
+		rc = read_input(job);
+	if (rc == 0)
+		rc = audio_frame(job, NULL);
+	job->done_us += job->duration_us;
+	close_input(job);
 	return rc;
+}
+
+int transcode_hls_audio(const char *const *inputs, size_t n, const char *outdir,
+                        const struct transcode_options *opts, int64_t *starts_ms, size_t *failed,
+                        struct transcode_result *result, char *err, size_t errlen)
+{
+	struct transcode_job *job;
+	size_t bad = n;
+	int rate, rc;
+
+	if (result)
+		memset(result, 0, sizeof(*result));
+	if (err && errlen)
+		err[0] = '\0';
+	if (failed)
+		*failed = n;
+	if (!inputs || n == 0 || n > TRANSCODE_MAX_INPUTS || bad_outdir(outdir))
+		return bad_args(err, errlen);
+	for (size_t i = 0; i < n; i++)
+		if (!inputs[i])
+			return bad_args(err, errlen);
+	rc = job_new(&job, outdir, opts, err, errlen);
+	if (rc < 0)
+		return rc;
+	job->nb_inputs = n;
+	rc = survey_inputs(job, inputs, n, &bad, &rate);
+	if (rc == 0) {
+		plan_audio(job);
+		rc = open_audio_encoder(job, rate);
+	}
+	if (rc == 0) {
+		/* The output's own clock, from samples encoded, whatever the inputs' say. */
+		job->apts = 0;
+		rc = open_renditions(job);
+	}
+	if (rc == 0)
+		rc = report_progress(job, 0);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		job->input_index = i;
+		if (starts_ms)
+			starts_ms[i] = output_ms(job);
+		rc = audio_input(job, inputs[i]);
+		if (input_fault(job, rc))
+			bad = i;
+	}
+	if (rc == 0) {
+		job->res.duration_ms = output_ms(job);
+		rc = finish_output(job);
+	}
+	if (rc < 0 && failed)
+		*failed = bad;
+	return job_finish(job, rc, result);
 }

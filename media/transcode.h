@@ -34,15 +34,21 @@
  * On failure (cancel included) the files written so far are left in outdir and master.m3u8
  * is absent: the caller, who owns the (temporary) directory, removes it.
  *
+ * transcode_hls_audio() makes the audio-only output from several files in turn, as one
+ * continuous rendition (an audiobook: a chapter per file).
+ *
  * Everything lives in a job made per call: safe to run several at once from different
  * threads. Memory is bounded by the codecs' and muxers' own buffering, not by file length.
  */
 
 #define TRANSCODE_MAX_RENDITIONS 2
+/* Files transcode_hls_audio() takes in one call. */
+#define TRANSCODE_MAX_INPUTS 2000
 
 /* Called between packets with the progress so far (0–100, from packet timestamps against the
- * duration; non-decreasing; 100 once at the end). Return non-zero to cancel: the transcode
- * stops before reading the next packet and returns -ECANCELED. opaque is the caller's. */
+ * duration, of all the inputs for transcode_hls_audio(); non-decreasing; 100 once at the end).
+ * Return non-zero to cancel: the transcode stops before reading the next packet and returns
+ * -ECANCELED. opaque is the caller's. */
 typedef int (*transcode_progress_fn)(void *opaque, int percent);
 
 struct transcode_options {
@@ -62,12 +68,13 @@ struct transcode_rendition {
 	bool copied;       /* remux fast path: the source's H.264 as it is (see transcode_hls) */
 };
 
-/* What transcode_hls() wrote. */
+/* What transcode_hls() or transcode_hls_audio() wrote. */
 struct transcode_result {
 	int nb_renditions; /* 1 or 2, lowest first */
 	struct transcode_rendition renditions[TRANSCODE_MAX_RENDITIONS];
 	bool audio_only;
-	int64_t duration_ms; /* of the input, as probed; 0 unknown */
+	int64_t duration_ms; /* transcode_hls(): of the input, as probed, 0 unknown;
+	                      * transcode_hls_audio(): of the output, from its samples */
 };
 
 /*
@@ -84,5 +91,38 @@ struct transcode_result {
  */
 int transcode_hls(const char *input, const char *outdir, const struct transcode_options *opts,
                   struct transcode_result *result, char *err, size_t errlen);
+
+/*
+ * Transcode the n audio files in inputs, in that order (an audiobook folder, a chapter per
+ * file), into one audio rendition in outdir: the files transcode_hls() writes for audio-only
+ * input (audio.m3u8, audio_000.ts …, master.m3u8 last; AAC-LC, 64 kb/s mono when speech is set,
+ * else 128 kb/s stereo; 6 s segments), with one encoder across all inputs, so that timestamps
+ * run on from file to file without gap, reset or discontinuity. Every input is opened with
+ * probe_open_input() and may differ from the others in format, sample rate and channels; video
+ * streams, cover art included, are ignored. The sample rate is chosen as transcode_hls() does,
+ * from the highest input rate. Every input is opened once before anything is written (one that
+ * cannot be opened, or has no audio, fails the call at once) and progress runs over the sum of
+ * their durations (by input count when one is unknown).
+ * inputs (n entries, 1 to TRANSCODE_MAX_INPUTS), its strings, outdir and opts are borrowed;
+ * opts may be NULL (defaults). starts_ms (may be NULL; n entries) receives on success where
+ * each input starts in the output, in ms from the samples encoded before it (starts_ms[0] is
+ * 0). result (may be NULL) is filled on success (one rendition "audio", audio_only,
+ * duration_ms from the samples encoded) and zeroed on failure. failed (may be NULL) receives
+ * the index of the input at fault on failure, else n (success, or an error that is no input's:
+ * cancel, output, memory, arguments).
+ * Errors, with a Chinese message for staff in err that does not name the file (the caller,
+ * who knows it from failed, does):
+ *   those of probe_open_input() for an input;
+ *   -EBADMSG  an input without audio ("没有音频流"), with audio that cannot be decoded
+ *             ("音频流损坏：无法解码"), or cut short;
+ *   -ECANCELED, -ENOTSUP, -EIO, -ENOMEM  as for transcode_hls();
+ *   -EINVAL   inputs, one of them or outdir NULL, n 0 or over TRANSCODE_MAX_INPUTS, outdir
+ *             containing '%'.
+ * On failure, as for transcode_hls(), files written so far stay in outdir and master.m3u8 is
+ * absent.
+ */
+int transcode_hls_audio(const char *const *inputs, size_t n, const char *outdir,
+                        const struct transcode_options *opts, int64_t *starts_ms, size_t *failed,
+                        struct transcode_result *result, char *err, size_t errlen);
 
 #endif

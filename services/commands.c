@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -16,6 +17,7 @@
 #include "cli.h"
 #include "http/server.h"
 #include "ingest/ingest.h"
+#include "transcode.h"
 #include "log.h"
 #include "fsutil.h"
 #include "migrate.h"
@@ -497,7 +499,10 @@ static int ingest_one_path(struct app *app, const char *path, int *failed)
 	}
 	{
 		struct ingest_outcome oc;
-		ingest_blob(&x, hex, name, NULL, &oc);
+		if (ingest_sniff_path(path) == INGEST_MEDIA)
+			ingest_media(&x, hex, name, NULL, &oc);
+		else
+			ingest_blob(&x, hex, name, NULL, &oc);
 		if (oc.status == INGEST_FAILED) {
 			printf("%s\tfailed\t%s\n", path, oc.reason);
 			(*failed)++;
@@ -512,8 +517,9 @@ static int ingest_one_path(struct app *app, const char *path, int *failed)
 
 int cmd_ingest(int argc, char **argv)
 {
-	static const char usage[] = "shuxiang ingest FILE... [--data DIR]   (EPUB, TXT, PDF, or a "
-	                            "zip/tar/tar.gz bundle with manifest.csv or manifest.json)";
+	static const char usage[] =
+	    "shuxiang ingest FILE... [--data DIR]   (EPUB, TXT, PDF, audio, video, or a "
+	    "zip/tar/tar.gz bundle with manifest.csv or manifest.json)";
 	struct config cfg;
 	struct app *app;
 	struct cli c;
@@ -532,4 +538,89 @@ int cmd_ingest(int argc, char **argv)
 		ingest_one_path(app, c.pos[i], &failed);
 	app_close(app);
 	return failed ? 1 : 0;
+}
+
+static int print_percent(void *opaque, int percent)
+{
+	(void)opaque;
+	fprintf(stderr, "\r%3d%%", percent);
+	if (percent == 100)
+		fputc('\n', stderr);
+	return 0;
+}
+
+/*
+ * `shuxiang transcode IN OUTDIR`: the ingest's HLS ladder for one file (several audio files:
+ * one audiobook rendition, a chapter each), without a data directory. For checking a file
+ * before uploading it, and for bench/transcode.sh.
+ */
+int cmd_transcode(int argc, char **argv)
+{
+	static const char usage[] =
+	    "shuxiang transcode INPUT... OUTDIR [--threads N] [--preset P] [--speech yes|no] "
+	    "[--progress yes|no]";
+	static const char *const own[] = {"threads", "preset", "speech", "progress", NULL};
+	struct transcode_options opts = {0};
+	struct transcode_result res;
+	struct config cfg;
+	struct cli c;
+	struct timespec t0, t1;
+	const char *v, *outdir;
+	char err[256] = "";
+	int64_t *starts = NULL;
+	size_t failed = 0;
+	int rc;
+
+	rc = setup(argc, argv, usage, own, &c, &cfg, false);
+	if (rc >= 0)
+		return rc;
+	if (c.npos < 2) {
+		fprintf(stderr, "usage: %s\n", usage);
+		return 2;
+	}
+	if ((v = cli_opt(&c, "threads"))) {
+		char *end;
+		long t = strtol(v, &end, 10);
+		if (*end || t < 1 || t > 64) {
+			fprintf(stderr, "shuxiang: --threads takes 1–64\n");
+			return 2;
+		}
+		opts.threads = (int)t;
+	}
+	opts.preset = cli_opt(&c, "preset");
+	opts.speech = (v = cli_opt(&c, "speech")) && strcmp(v, "yes") == 0;
+	if (!(v = cli_opt(&c, "progress")) || strcmp(v, "no"))
+		opts.progress = print_percent;
+	outdir = c.pos[c.npos - 1];
+	if (mkdir(outdir, 0755) && errno != EEXIST) {
+		fprintf(stderr, "shuxiang: %s: %s\n", outdir, strerror(errno));
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (c.npos == 2) {
+		rc = transcode_hls(c.pos[0], outdir, &opts, &res, err, sizeof(err));
+	} else {
+		starts = calloc((size_t)c.npos - 1, sizeof(*starts));
+		rc = starts ? transcode_hls_audio(c.pos, (size_t)c.npos - 1, outdir, &opts, starts,
+		                                  &failed, &res, err, sizeof(err))
+		            : -ENOMEM;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc) {
+		fprintf(stderr, "shuxiang: %s: %s\n", c.npos == 2 ? c.pos[0] : c.pos[failed],
+		        err[0] ? err : strerror(-rc));
+		free(starts);
+		return 1;
+	}
+	for (int i = 0; i < res.nb_renditions; i++)
+		printf("%s\t%dx%d\t%lld\t%s%s\n", res.renditions[i].name, res.renditions[i].width,
+		       res.renditions[i].height, (long long)res.renditions[i].bandwidth,
+		       res.renditions[i].codecs, res.renditions[i].copied ? "\tcopied" : "");
+	for (int i = 0; starts && i < c.npos - 1; i++)
+		printf("chapter\t%lld\t%s\n", (long long)starts[i], c.pos[i]);
+	printf("seconds\t%.3f\nduration_ms\t%lld\n",
+	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	       (long long)res.duration_ms);
+	free(starts);
+	return 0;
 }

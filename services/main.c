@@ -1,12 +1,16 @@
 /* shuxiang: one binary, subcommands. Wiring only. */
+#include <libavutil/log.h>
+#include <stdarg.h>
 #include <locale.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "commands.h"
+#include "log.h"
 
 static const struct {
 	const char *name;
@@ -18,7 +22,8 @@ static const struct {
     {"user", cmd_user, "add a reader or staff account, or set a new password"},
     {"device", cmd_device, "add a kiosk, self-check or screen device"},
     {"branch", cmd_branch, "add a branch"},
-    {"ingest", cmd_ingest, "add e-books (EPUB, TXT, PDF) or a monthly bundle offline"},
+    {"ingest", cmd_ingest, "add e-books, audio, video or a monthly bundle offline"},
+    {"transcode", cmd_transcode, "make HLS renditions of an audio or video file (no ingest)"},
     {"backup", cmd_backup, "consistent copy of the data directory"},
     {"demo", cmd_demo, "create the demo library"},
     {"check", cmd_check, "check the database's integrity"},
@@ -34,6 +39,46 @@ static void usage(FILE *f)
 	           "setting.\n");
 }
 
+/*
+ * libav's own messages: errors only, one line each through our logger (its informational
+ * lines — a muxer opening every segment — would flood the log of a transcode). The callback
+ * may run on any thread; av_log_format_line2 keeps no state between calls here.
+ */
+#define LIBAV_LOG_PER_SECOND 5
+
+static void libav_log(void *avcl, int level, const char *fmt, va_list vl)
+{
+	/* A damaged stream makes a decoder complain about every packet: a few lines a second
+	 * per thread are kept, the rest counted. */
+	static _Thread_local time_t window;
+	static _Thread_local unsigned in_window, dropped;
+	char line[512];
+	int prefix = 1;
+	size_t n;
+	time_t now;
+
+	if (level > AV_LOG_ERROR)
+		return;
+	now = time(NULL);
+	if (now != window) {
+		if (dropped)
+			log_warn("libav dropped=%u (repeated messages)", dropped);
+		window = now;
+		in_window = dropped = 0;
+	}
+	if (++in_window > LIBAV_LOG_PER_SECOND) {
+		dropped++;
+		return;
+	}
+	if (av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &prefix) < 0)
+		return;
+	n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (n)
+		log_warn("libav message=\"%s\"", line);
+}
+
 int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "C.UTF-8");
@@ -44,6 +89,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shuxiang: libsodium failed to start\n");
 		return 1;
 	}
+	av_log_set_callback(libav_log);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		usage(argc < 2 ? stderr : stdout);

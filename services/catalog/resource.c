@@ -112,12 +112,16 @@ int resource_insert(struct db *db, const struct resource_new *r,
 	    "isbn, clc, category_id, description, series, series_index, licence_model, "
 	    "licence_count, licence_loan_days, kiosk_month, source_blob, source_name, "
 	    "source_bytes, cover_width, cover_height, thumb_width, thumb_height, cover_generated, "
-	    "pages, chapters, job_id, created_by, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, "
-	    "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
-	    "?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?30)";
+	    "pages, chapters, job_id, created_by, created_at, updated_at, duration_ms, width, "
+	    "height) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+	    "?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?30, ?31, "
+	    "?32, ?33)";
 	static const char sql_rend[] =
 	    "INSERT INTO rendition (resource_id, name, media_type, path, "
-	    "bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+	    "bytes, created_at, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+	static const char sql_chap[] =
+	    "INSERT INTO resource_chapter (resource_id, seq, title, start_ms, source_blob, "
+	    "source_name) VALUES (?, ?, ?, ?, ?, ?)";
 	static const char sql_pass[] = "INSERT INTO passage (resource_id, seq, href, offset, text) "
 	                               "VALUES (?, ?, ?, ?, ?)";
 	const struct book_meta *m = r->meta;
@@ -157,6 +161,9 @@ int resource_insert(struct db *db, const struct resource_new *r,
 	bind_opt_int(st, 28, r->job_id);
 	bind_opt_int(st, 29, r->created_by);
 	sqlite3_bind_int64(st, 30, (sqlite3_int64)now);
+	bind_opt_int(st, 31, r->duration_ms);
+	bind_opt_int(st, 32, r->width);
+	bind_opt_int(st, 33, r->height);
 	if ((rc = db_run(st)))
 		return rc; /* -EEXIST: the same source blob is already a resource */
 	*id = db_last_id(db);
@@ -173,6 +180,20 @@ int resource_insert(struct db *db, const struct resource_new *r,
 		db_bind_text(st, 4, path);
 		sqlite3_bind_int64(st, 5, rend[i].bytes);
 		sqlite3_bind_int64(st, 6, (sqlite3_int64)now);
+		bind_opt_int(st, 7, rend[i].width);
+		bind_opt_int(st, 8, rend[i].height);
+		if ((rc = db_run(st)))
+			return rc;
+	}
+	for (int i = 0; i < r->ntoc; i++) {
+		if ((rc = db_prepare(db, sql_chap, &st)))
+			return rc;
+		sqlite3_bind_int64(st, 1, *id);
+		sqlite3_bind_int(st, 2, i);
+		db_bind_text(st, 3, r->toc[i].title ? r->toc[i].title : "");
+		sqlite3_bind_int64(st, 4, r->toc[i].start_ms > 0 ? r->toc[i].start_ms : 0);
+		db_bind_text(st, 5, r->toc[i].source_blob);
+		db_bind_text(st, 6, r->toc[i].source_name);
 		if ((rc = db_run(st)))
 			return rc;
 	}
@@ -211,7 +232,8 @@ static json_t *col_int(sqlite3_stmt *st, int i)
 	"r.isbn, r.clc, c.code, c.name, r.description, r.series, r.series_index, "                 \
 	"r.licence_model, r.licence_count, r.licence_loan_days, r.kiosk_month, r.cover_width, "    \
 	"r.cover_height, r.thumb_width, r.thumb_height, r.pages, r.chapters, r.source_name, "      \
-	"r.source_bytes, r.source_blob, r.created_at, r.updated_at, r.cover_generated "
+	"r.source_bytes, r.source_blob, r.created_at, r.updated_at, r.cover_generated, "           \
+	"r.duration_ms, r.width, r.height "
 
 static json_t *authors_json(struct db *db, long long id)
 {
@@ -232,8 +254,9 @@ static json_t *authors_json(struct db *db, long long id)
 
 static json_t *renditions_json(struct db *db, long long id)
 {
-	static const char sql[] = "SELECT name, media_type, bytes FROM rendition "
-	                          "WHERE resource_id = ? ORDER BY name";
+	static const char sql[] = "SELECT name, media_type, bytes, "
+	                          "substr(path, instr(path, '/') + 1), width, height "
+	                          "FROM rendition WHERE resource_id = ? ORDER BY name";
 	json_t *a = json_array();
 	sqlite3_stmt *st;
 
@@ -241,9 +264,30 @@ static json_t *renditions_json(struct db *db, long long id)
 		return a;
 	sqlite3_bind_int64(st, 1, id);
 	while (db_step(st) == 1)
-		json_array_append_new(a, json_pack("{s:s,s:s,s:I}", "name", db_col_text(st, 0),
-		                                   "media_type", db_col_text(st, 1), "bytes",
-		                                   (json_int_t)sqlite3_column_int64(st, 2)));
+		json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:s,s:o,s:o}", "name",
+		                                   db_col_text(st, 0), "media_type",
+		                                   db_col_text(st, 1), "bytes",
+		                                   (json_int_t)sqlite3_column_int64(st, 2), "path",
+		                                   db_col_text(st, 3), "width", col_int(st, 4),
+		                                   "height", col_int(st, 5)));
+	db_done(st);
+	return a;
+}
+
+static json_t *toc_json(struct db *db, long long id)
+{
+	static const char sql[] = "SELECT title, start_ms, source_name FROM resource_chapter "
+	                          "WHERE resource_id = ? ORDER BY seq";
+	json_t *a = json_array();
+	sqlite3_stmt *st;
+
+	if (db_prepare(db, sql, &st))
+		return a;
+	sqlite3_bind_int64(st, 1, id);
+	while (db_step(st) == 1)
+		json_array_append_new(
+		    a, json_pack("{s:s,s:I,s:o}", "title", db_col_text(st, 0), "start_ms",
+		                 (json_int_t)sqlite3_column_int64(st, 1), "file", col_str(st, 2)));
 	db_done(st);
 	return a;
 }
@@ -280,6 +324,10 @@ static json_t *row_json(struct db *db, sqlite3_stmt *st)
 	json_object_set_new(o, "cover", cover);
 	json_object_set_new(o, "pages", col_int(st, 23));
 	json_object_set_new(o, "chapters", col_int(st, 24));
+	json_object_set_new(o, "duration_ms", col_int(st, 31));
+	json_object_set_new(o, "width", col_int(st, 32));
+	json_object_set_new(o, "height", col_int(st, 33));
+	json_object_set_new(o, "toc", toc_json(db, id));
 	json_object_set_new(o, "source",
 	                    json_pack("{s:o,s:o,s:o}", "name", col_str(st, 25), "bytes",
 	                              col_int(st, 26), "sha256", col_str(st, 27)));

@@ -17,8 +17,8 @@
 
 /* A resource as ingest creates it. Strings are borrowed for the call. */
 struct resource_new {
-	const char *kind;             /* "ebook" */
-	const char *format;           /* "epub", "txt", "pdf" */
+	const char *kind;             /* "ebook", "audiobook", "video" */
+	const char *format;           /* "epub", "txt", "pdf", "audio", "video" */
 	const struct book_meta *meta; /* title required */
 	const char *isbn13;           /* validated, or NULL */
 	const char *clc;
@@ -32,15 +32,30 @@ struct resource_new {
 	long long source_bytes;
 	int cover_width, cover_height, thumb_width, thumb_height; /* 0 = no cover */
 	bool cover_generated;
-	int pages, chapters; /* 0 = unknown */
+	int pages, chapters;                /* 0 = unknown */
+	long long duration_ms;              /* audio and video; 0 = unknown */
+	int width, height;                  /* video: the upright picture; 0 = none */
+	const struct resource_chapter *toc; /* chapters with times (audio, video), or NULL */
+	int ntoc;
 	long long job_id, created_by;
 };
 
 struct resource_rendition {
 	const char *name;       /* "epub", "cover", "pdf" */
 	const char *media_type; /* of the rendition's main file */
-	const char *path;       /* inside DATA/media/<id>/: "epub", "cover", "pdf/book.pdf" */
+	const char *path;       /* inside DATA/media/<id>/: "epub", "cover", "pdf/book.pdf",
+	                         * "hls/master.m3u8" */
 	long long bytes;
+	int width, height; /* pictures: pixels (HLS: the largest variant); 0 = none */
+};
+
+/* A chapter of an audiobook (or a chapter mark of a video): where it starts in the HLS
+ * timeline; for an audiobook made of several files, the file it came from. */
+struct resource_chapter {
+	const char *title;
+	long long start_ms;
+	const char *source_blob; /* NULL when the chapter is a mark inside one file */
+	const char *source_name;
 };
 
 /*

@@ -111,11 +111,39 @@ static int h_cover(void *ctx, struct http_req *req, struct http_resp *resp)
 	return http_send_file(req, resp, fd, NULL, http_mime_type(file), "public, max-age=86400");
 }
 
+/* Staff preview of what ingest made (HLS playlists and segments, posters, thumbnails, the
+ * unpacked book) before it is published: any file below DATA/media/<id>/. Readers get the
+ * same files through signed content URLs (lending). */
+static int h_files(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = ctx;
+	const char *ids = http_req_param(req, "id");
+	const char *rel =
+	    req->path + strlen("/api/v1/staff/resources/") + strlen(ids) + strlen("/files/");
+	char dir[4096];
+	long long id;
+	int rc, dirfd, fd;
+
+	if ((rc = http_param_id(req, resp, "id", &id)))
+		return rc;
+	snprintf(dir, sizeof(dir), "%s/media/%lld", app->cfg.data, id);
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dirfd < 0)
+		return -ENOENT;
+	fd = http_open_beneath(dirfd, rel);
+	close(dirfd);
+	if (fd < 0)
+		return fd;
+	return http_send_file(req, resp, fd, NULL, http_mime_type(rel), "private, no-cache");
+}
+
 const struct route catalog_routes[] = {
     {HTTP_GET, "/api/v1/resources", h_list, 0, 0, ROUTE_AUTH_OPTIONAL},
     {HTTP_GET, "/api/v1/resources/:id", h_one, 0, 0, ROUTE_AUTH_OPTIONAL},
     {HTTP_PATCH, "/api/v1/staff/resources/:id", h_edit, GRANT_CATALOGUER | GRANT_CONTENT, 64 * 1024,
      0},
     {HTTP_GET, "/covers/:id/:file", h_cover, 0, 0, 0},
+    {HTTP_GET, "/api/v1/staff/resources/:id/files/*", h_files, GRANT_CATALOGUER | GRANT_CONTENT, 0,
+     0},
 };
 const size_t catalog_routes_count = sizeof(catalog_routes) / sizeof(catalog_routes[0]);

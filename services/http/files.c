@@ -251,6 +251,23 @@ static int open_beneath(int dirfd, const char *rel)
 	return fd < 0 ? -ENOENT : (int)fd;
 }
 
+int http_open_beneath(int dirfd, const char *rel)
+{
+	struct stat sb;
+	int fd;
+
+	if (dirfd < 0 || !*rel || strlen(rel) > 1024 || !safe_rel_path(rel))
+		return -ENOENT;
+	fd = open_beneath(dirfd, rel);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
 int http_static_serve(int root_fd, struct http_req *req, struct http_resp *resp)
 {
 	const char *rel = req->path, *name;

@@ -188,6 +188,11 @@ int http_send_file(struct http_req *req, struct http_resp *resp, int fd, const s
 /* MIME type for a file name by extension (never NULL). */
 const char *http_mime_type(const char *name);
 
+/* Open the regular file rel (relative, plain segments: no "..", ".", hidden names or
+ * backslashes) below the directory dirfd, never outside it (links included). The fd, or
+ * -ENOENT (also for a folder). */
+int http_open_beneath(int dirfd, const char *rel);
+
 /* Serve files below the directory root_fd for GET/HEAD (pages, assets): a folder serves its
  * index.html, no listing, nothing outside the folder (links included). root_fd < 0 → 404. */
 int http_static_serve(int root_fd, struct http_req *req, struct http_resp *resp);

@@ -4,6 +4,7 @@
  * reader never sees a half-made book and a crash leaves at most an orphan staging folder.
  */
 #include "ingest.h"
+#include "internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -94,10 +95,40 @@ static enum book_format sniff_book(const char *path)
 	return FMT_NONE;
 }
 
+/* Audio and video containers by their first bytes; playlists too (#EXTM3U, ffconcat), so
+ * that they reach the media job and are refused there with a reason instead of being taken
+ * for text. */
+static bool is_media_head(const unsigned char *h, ssize_t n)
+{
+	if (n >= 12 && memcmp(h + 4, "ftyp", 4) == 0)
+		return true; /* MP4, MOV, M4A, M4B, 3GP */
+	if (n >= 4 && memcmp(h, "\x1a\x45\xdf\xa3", 4) == 0)
+		return true; /* Matroska, WebM */
+	if (n >= 12 && memcmp(h, "RIFF", 4) == 0 &&
+	    (memcmp(h + 8, "AVI ", 4) == 0 || memcmp(h + 8, "WAVE", 4) == 0))
+		return true;
+	if (n >= 4 && (memcmp(h, "OggS", 4) == 0 || memcmp(h, "fLaC", 4) == 0))
+		return true;
+	if (n >= 3 && (memcmp(h, "ID3", 3) == 0 || memcmp(h, "FLV", 3) == 0))
+		return true;
+	if (n >= 2 && h[0] == 0xff && (h[1] & 0xe0) == 0xe0)
+		return true; /* an MPEG audio or ADTS frame: UTF-8 and GBK text never hold 0xFF */
+	if (n >= 377 && h[0] == 0x47 && h[188] == 0x47 && h[376] == 0x47)
+		return true; /* MPEG-TS */
+	if (n >= 7 && memcmp(h, "#EXTM3U", 7) == 0)
+		return true;
+	if (n >= 16 && memcmp(h, "ffconcat version", 16) == 0)
+		return true;
+	return false;
+}
+
 enum ingest_kind ingest_sniff_path(const char *path)
 {
 	unsigned char head[512];
 	ssize_t n = read_head(path, head, sizeof(head));
+
+	if (is_media_head(head, n))
+		return INGEST_MEDIA;
 
 	if (n >= 4 && memcmp(head, "PK\3\4", 4) == 0)
 		return zip_is_epub(path) ? INGEST_FILE : INGEST_BUNDLE;
@@ -106,204 +137,6 @@ enum ingest_kind ingest_sniff_path(const char *path)
 	if (n >= 262 && memcmp(head + 257, "ustar", 5) == 0)
 		return INGEST_BUNDLE;
 	return n > 0 ? INGEST_FILE : INGEST_UNKNOWN;
-}
-
-/* A path built from parts; false (and an empty string) when it does not fit. */
-static bool pathf(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool pathf(char *out, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	int w;
-
-	va_start(ap, fmt);
-	w = vsnprintf(out, n, fmt, ap);
-	va_end(ap);
-	if (w < 0 || (size_t)w >= n) {
-		out[0] = '\0';
-		return false;
-	}
-	return true;
-}
-
-/* ---------- small helpers ---------- */
-
-static void outcome_fail(struct ingest_outcome *out, bool retry, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void outcome_fail(struct ingest_outcome *out, bool retry, const char *fmt, ...)
-{
-	va_list ap;
-
-	out->status = INGEST_FAILED;
-	out->retry = retry;
-	va_start(ap, fmt);
-	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
-	va_end(ap);
-}
-
-/* "三国演义.txt" → "三国演义" (the title of a file that names none). */
-static void title_from_name(const char *name, char *out, size_t n)
-{
-	const char *slash = strrchr(name, '/');
-	const char *base = slash ? slash + 1 : name;
-	const char *dot = strrchr(base, '.');
-	size_t l = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-
-	if (l >= n)
-		l = n - 1;
-	memcpy(out, base, l);
-	out[l] = '\0';
-}
-
-static long long file_size(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 ? (long long)st.st_size : 0;
-}
-
-static int dir_bytes(const char *dir, long long *total)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	*total = 0;
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		char p[4096];
-		if (de->d_name[0] == '.')
-			continue;
-		if (!pathf(p, sizeof(p), "%s/%s", dir, de->d_name))
-			continue;
-		*total += file_size(p);
-	}
-	closedir(d);
-	return 0;
-}
-
-/* Length of the name separator at p (";", ",", "；", "，", "、", "/"), 0 if none: whole UTF-8
- * sequences, never a byte inside a character. */
-static size_t separator_len(const char *p)
-{
-	static const char *const seps[] = {";", ",", "/", "；", "，", "、"};
-
-	for (size_t i = 0; i < sizeof(seps) / sizeof(seps[0]); i++)
-		if (strncmp(p, seps[i], strlen(seps[i])) == 0)
-			return strlen(seps[i]);
-	return 0;
-}
-
-/* Manifest values win over the file's own; split "张三; 李四" into authors. */
-static int apply_row(struct book_meta *m, const struct manifest_row *row)
-{
-	int rc = 0;
-
-	if (!row)
-		return 0;
-	if (row->title && *row->title)
-		rc = book_meta_set(&m->title, row->title, strlen(row->title), 500);
-	if (!rc && row->publisher && *row->publisher)
-		rc = book_meta_set(&m->publisher, row->publisher, strlen(row->publisher), 200);
-	if (!rc && row->language && *row->language)
-		rc = book_meta_set(&m->language, row->language, strlen(row->language), 35);
-	if (!rc && row->description && *row->description)
-		rc = book_meta_set(&m->description, row->description, strlen(row->description),
-		                   8000);
-	if (!rc && row->authors && *row->authors) {
-		const char *p = row->authors;
-		for (int i = 0; i < m->nauthors; i++)
-			free(m->authors[i].name);
-		m->nauthors = 0;
-		while (*p && !rc) {
-			size_t l = 0, sep = 0;
-			while (p[l] && !(sep = separator_len(p + l)))
-				l++;
-			rc = book_meta_add_author(m, p, l, "aut");
-			p += l + sep;
-		}
-	}
-	return rc;
-}
-
-/* What a manifest row asks that is not metadata: checked before any work, so that a bad row
- * fails alone with a reason staff can fix. */
-struct row_terms {
-	char isbn[ISBN13_SIZE];
-	bool has_isbn;
-	long long category_id;
-	char colour[8];
-	const char *licence_model;
-	long long licence_count;
-	long long loan_days;
-	const char *kiosk_month;
-	const char *clc;
-};
-
-static int row_check(struct db *db, const struct manifest_row *row, struct row_terms *t,
-                     struct ingest_outcome *out)
-{
-	memset(t, 0, sizeof(*t));
-	t->licence_count = -1;
-	if (!row)
-		return 0;
-	if (row->isbn && *row->isbn) {
-		if (isbn_normalize(row->isbn, t->isbn)) {
-			outcome_fail(out, false, "ISBN「%.40s」无效（校验位错误或位数不对）",
-			             row->isbn);
-			return -EINVAL;
-		}
-		t->has_isbn = true;
-	}
-	if (row->category && *row->category &&
-	    category_find(db, row->category, &t->category_id, t->colour)) {
-		outcome_fail(out, false,
-		             "分类「%.60s」不存在（可用：小说、名著、社科人文、少儿、历史、"
-		             "经管、励志、生活、科普、艺术、文化视频、有声读物）",
-		             row->category);
-		return -EINVAL;
-	}
-	if (row->licence && *row->licence) {
-		char model[16] = "";
-		long long n = -1;
-		int got = sscanf(row->licence, "%15[a-z] %lld", model, &n);
-		if (got < 1 ||
-		    (strcmp(model, "open") && strcmp(model, "copies") &&
-		     strcmp(model, "concurrent") && strcmp(model, "metered")) ||
-		    (got == 2 && (n < 0 || n > 1000000)) ||
-		    ((strcmp(model, "copies") == 0 || strcmp(model, "metered") == 0) && n < 1)) {
-			outcome_fail(
-			    out, false,
-			    "许可「%.40s」无效（应为 open、copies N、concurrent N 或 metered N）",
-			    row->licence);
-			return -EINVAL;
-		}
-		t->licence_model = strcmp(model, "open") == 0         ? "open"
-		                   : strcmp(model, "copies") == 0     ? "copies"
-		                   : strcmp(model, "concurrent") == 0 ? "concurrent"
-		                                                      : "metered";
-		t->licence_count = got == 2 ? n : -1;
-	}
-	if (row->loan_days && *row->loan_days) {
-		char *end;
-		long long d = strtoll(row->loan_days, &end, 10);
-		if (*end || d < 1 || d > 365) {
-			outcome_fail(out, false, "借期「%.20s」无效（应为 1–365 天）",
-			             row->loan_days);
-			return -EINVAL;
-		}
-		t->loan_days = d;
-	}
-	if (row->kiosk_month && *row->kiosk_month) {
-		const char *s = row->kiosk_month;
-		if (strlen(s) != 7 || s[4] != '-' || strspn(s, "0123456789") != 4 ||
-		    strspn(s + 5, "0123456789") != 2) {
-			outcome_fail(out, false, "上架月份「%.20s」无效（应为 YYYY-MM）", s);
-			return -EINVAL;
-		}
-		t->kiosk_month = s;
-	}
-	if (row->clc && *row->clc)
-		t->clc = row->clc;
-	return 0;
 }
 
 /* ---------- renditions ---------- */
@@ -349,7 +182,7 @@ static int write_book_json(const struct epub_book *book, const char *dir)
 	    book->rtl, "scripts", book->has_scripts, "spine", spine, "toc", toc, "files", files);
 	if (!root)
 		return -ENOMEM;
-	pathf(path, sizeof(path), "%s/book.json", dir);
+	ingest_pathf(path, sizeof(path), "%s/book.json", dir);
 	rc = json_dump_file(root, path, JSON_COMPACT) ? -EIO : 0;
 	json_decref(root);
 	return rc;
@@ -398,18 +231,18 @@ static int build_epub(const char *src, const char *tmp, struct built *b, struct 
 
 	snprintf(dir, sizeof(dir), "%s/epub", tmp);
 	if (mkdir(dir, 0750)) {
-		outcome_fail(out, true, "无法创建临时目录");
+		ingest_fail(out, true, "无法创建临时目录");
 		return -EIO;
 	}
 	rc = epub_read(src, dir, NULL, &book, err, sizeof(err));
 	if (rc) {
-		outcome_fail(out, rc == -EIO, "%s", err[0] ? err : "EPUB 无法读取");
+		ingest_fail(out, rc == -EIO, "%s", err[0] ? err : "EPUB 无法读取");
 		epub_book_release(&book);
 		return rc;
 	}
 	if ((rc = write_book_json(&book, dir))) {
 		/* -ENOMEM is also what a book path that is not UTF-8 gives: not worth a retry */
-		outcome_fail(out, rc == -EIO, "EPUB 的文件名无法识别或无法写入 book.json");
+		ingest_fail(out, rc == -EIO, "EPUB 的文件名无法识别或无法写入 book.json");
 		epub_book_release(&book);
 		return rc;
 	}
@@ -418,14 +251,14 @@ static int build_epub(const char *src, const char *tmp, struct built *b, struct 
 	b->passages = book.passages;
 	memset(&book.passages, 0, sizeof(book.passages));
 	b->chapters = (int)epub_chapter_count(&book);
-	dir_bytes(dir, &b->epub_bytes);
+	ingest_dir_bytes(dir, &b->epub_bytes);
 	if (book.cover_path) {
 		const char *stored = epub_stored_name(&book, book.cover_path);
 		char cpath[4096], cdir[4096];
 		char *img = NULL;
 		size_t len = 0;
 
-		pathf(cpath, sizeof(cpath), "%s/%s", dir, stored);
+		ingest_pathf(cpath, sizeof(cpath), "%s/%s", dir, stored);
 		snprintf(cdir, sizeof(cdir), "%s/cover", tmp);
 		if (stored && read_file_mem(cpath, 64u << 20, &img, &len) == 0 &&
 		    mkdir(cdir, 0750) == 0 &&
@@ -447,12 +280,12 @@ static int build_pdf(const char *src, const char *tmp, struct built *b, struct i
 
 	rc = pdf_open(&d, src, err, sizeof(err));
 	if (rc) {
-		outcome_fail(out, false, "%s", err[0] ? err : "PDF 无法打开");
+		ingest_fail(out, false, "%s", err[0] ? err : "PDF 无法打开");
 		return rc;
 	}
 	b->pages = pdf_page_count(d);
 	if ((rc = pdf_meta(d, &b->meta)) || (rc = pdf_passages(d, 0, &b->passages))) {
-		outcome_fail(out, true, "PDF 读取失败（内存不足）");
+		ingest_fail(out, true, "PDF 读取失败（内存不足）");
 		goto out;
 	}
 	snprintf(dir, sizeof(dir), "%s/cover", tmp);
@@ -462,9 +295,9 @@ static int build_pdf(const char *src, const char *tmp, struct built *b, struct i
 		fs_remove_tree(dir);
 	/* The PDF itself is the rendition pdf.js reads: a hard link to the immutable blob. */
 	snprintf(dir, sizeof(dir), "%s/pdf", tmp);
-	pathf(dst, sizeof(dst), "%s/book.pdf", dir);
+	ingest_pathf(dst, sizeof(dst), "%s/book.pdf", dir);
 	if (mkdir(dir, 0750) || (link(src, dst) && fs_copy_file(src, dst, 0640))) {
-		outcome_fail(out, true, "无法写入 PDF 副本");
+		ingest_fail(out, true, "无法写入 PDF 副本");
 		rc = -EIO;
 	}
 out:
@@ -492,8 +325,8 @@ static int build_txt(const char *src, const char *tmp, const char *hex, const ch
 	rc = txt_to_epub(src, epub, 256u << 20, &opts, &res, err, sizeof(err));
 	txt_epub_result_release(&res);
 	if (rc) {
-		outcome_fail(out, rc == -EIO || rc == -ENOMEM, "%s",
-		             err[0] ? err : "TXT 无法转换为 EPUB");
+		ingest_fail(out, rc == -EIO || rc == -ENOMEM, "%s",
+		            err[0] ? err : "TXT 无法转换为 EPUB");
 		return rc;
 	}
 	rc = build_epub(epub, tmp, b, out);
@@ -503,56 +336,32 @@ static int build_txt(const char *src, const char *tmp, const char *hex, const ch
 
 /* ---------- one file ---------- */
 
-static void media_path(struct app *app, long long id, char *out, size_t n)
-{
-	snprintf(out, n, "%s/media/%lld", app->cfg.data, id);
-}
-
 int ingest_blob(struct ingest_ctx *x, const char *hex, const char *name,
                 const struct manifest_row *row, struct ingest_outcome *out)
 {
 	struct app *app = x->app;
 	struct built b = {0};
-	struct row_terms terms;
+	struct ingest_terms terms;
 	struct resource_new rn = {0};
 	struct resource_rendition rend[3];
-	char src[4096], tmp[4096], dst[4096], title[512], err[256], *found_title = NULL;
+	char src[4096], tmp[4096] = "", title[512];
 	int nrend = 0, rc;
-	long long id = 0, made_by = 0;
 	struct db *db;
-	bool in_txn = false;
 
-	memset(out, 0, sizeof(*out));
-	tmp[0] = '\0';
-	if ((rc = app_db(app, &db))) {
-		outcome_fail(out, true, "数据库暂时不可用");
-		return 0;
-	}
-	if (resource_find_by_blob(db, hex, &out->resource_id, &found_title, &made_by) == 0) {
-		/* made by this very job before a restart: the resumed run reports it as done */
-		out->status = x->job_id && made_by == x->job_id ? INGEST_OK : INGEST_DUPLICATE;
-		snprintf(out->title, sizeof(out->title), "%s", found_title ? found_title : "");
-		free(found_title);
-		return 0;
-	}
-	if (row_check(db, row, &terms, out))
+	if (ingest_prelude(x, hex, row, &db, &terms, out))
 		return 0;
 	if ((rc = blob_path(app->blobs, hex, src, sizeof(src))) || access(src, R_OK)) {
-		outcome_fail(out, false, "上传的文件已不存在（请重新上传）");
+		ingest_fail(out, false, "上传的文件已不存在（请重新上传）");
 		return 0;
 	}
-	if ((uint64_t)file_size(src) > BOOK_MAX_BYTES) {
-		outcome_fail(out, false, "文件过大（单本电子书最大 %llu MB）",
-		             (unsigned long long)(BOOK_MAX_BYTES >> 20));
+	if ((uint64_t)ingest_file_size(src) > BOOK_MAX_BYTES) {
+		ingest_fail(out, false, "文件过大（单本电子书最大 %llu MB）",
+		            (unsigned long long)(BOOK_MAX_BYTES >> 20));
 		return 0;
 	}
-	title_from_name(name, title, sizeof(title));
-	snprintf(tmp, sizeof(tmp), "%s/staging/ingest-XXXXXX", app->cfg.data);
-	if (!mkdtemp(tmp)) {
-		tmp[0] = '\0';
-		outcome_fail(out, true, "无法创建临时目录（磁盘已满？）");
+	ingest_title_from_name(name, title, sizeof(title));
+	if (ingest_mkdtemp(x, tmp, out))
 		return 0;
-	}
 	b.fmt = sniff_book(src);
 	switch (b.fmt) {
 	case FMT_EPUB:
@@ -565,11 +374,11 @@ int ingest_blob(struct ingest_ctx *x, const char *hex, const char *name,
 		rc = build_txt(src, tmp, hex, title, row, x, &b, out);
 		break;
 	default:
-		if (file_size(src) == 0)
-			outcome_fail(out, false, "文件是空的");
+		if (ingest_file_size(src) == 0)
+			ingest_fail(out, false, "文件是空的");
 		else
-			outcome_fail(out, false,
-			             "不支持的文件类型：内容既不是 EPUB、PDF，也不是文本");
+			ingest_fail(out, false,
+			            "不支持的文件类型：内容既不是 EPUB、PDF，也不是文本");
 		rc = -EBADMSG;
 	}
 	if (rc)
@@ -578,31 +387,17 @@ int ingest_blob(struct ingest_ctx *x, const char *hex, const char *name,
 		rc = -ECANCELED;
 		goto out;
 	}
-	if ((rc = apply_row(&b.meta, row))) {
-		outcome_fail(out, true, "内存不足");
+	if ((rc = ingest_apply_row(&b.meta, row))) {
+		ingest_fail(out, true, "内存不足");
 		goto out;
 	}
 	if (!b.meta.title && (rc = book_meta_set(&b.meta.title, title, strlen(title), 500)))
 		goto out;
-	if (!b.meta.title) {
-		rc = book_meta_set(&b.meta.title, "未命名", strlen("未命名"), 500);
-		if (rc)
-			goto out;
-	}
-	if (!b.have_cover) {
-		char dir[4096];
-		snprintf(dir, sizeof(dir), "%s/cover", tmp);
-		fs_remove_tree(dir);
-		if (mkdir(dir, 0750) == 0 &&
-		    cover_generate(b.meta.title, b.meta.nauthors ? b.meta.authors[0].name : NULL,
-		                   terms.colour[0] ? terms.colour : NULL, dir, &b.cover, err,
-		                   sizeof(err)) == 0) {
-			b.have_cover = b.cover_generated = true;
-		} else {
-			log_warn("ingest cover_generate failed blob=%.12s reason=\"%s\"", hex, err);
-			fs_remove_tree(dir);
-		}
-	}
+	if (!b.meta.title && (rc = book_meta_set(&b.meta.title, "未命名", strlen("未命名"), 500)))
+		goto out;
+	if (!b.have_cover)
+		b.have_cover = b.cover_generated =
+		    ingest_draw_cover(tmp, &b.meta, &terms, &b.cover);
 	/* An ISBN the book states is kept only when it is valid; the manifest's was checked. */
 	if (!terms.has_isbn && b.meta.isbn && isbn_normalize(b.meta.isbn, terms.isbn) == 0)
 		terms.has_isbn = true;
@@ -610,99 +405,35 @@ int ingest_blob(struct ingest_ctx *x, const char *hex, const char *name,
 	rn.kind = "ebook";
 	rn.format = b.fmt == FMT_EPUB ? "epub" : b.fmt == FMT_PDF ? "pdf" : "txt";
 	rn.meta = &b.meta;
-	rn.isbn13 = terms.has_isbn ? terms.isbn : NULL;
-	rn.clc = terms.clc;
-	rn.category_id = terms.category_id;
-	rn.licence_model = terms.licence_model;
-	rn.licence_count = terms.licence_count;
-	rn.licence_loan_days = terms.loan_days;
-	rn.kiosk_month = terms.kiosk_month;
+	ingest_terms_apply(&terms, &rn);
 	rn.source_blob = hex;
 	rn.source_name = name;
-	rn.source_bytes = file_size(src);
-	if (b.have_cover) {
-		rn.cover_width = b.cover.width;
-		rn.cover_height = b.cover.height;
-		rn.thumb_width = b.cover.thumb_width;
-		rn.thumb_height = b.cover.thumb_height;
-		rn.cover_generated = b.cover_generated;
-		char cdir[4096];
-		long long cbytes = 0;
-		if (pathf(cdir, sizeof(cdir), "%s/cover", tmp))
-			dir_bytes(cdir, &cbytes);
-		rend[nrend++] = (struct resource_rendition){"cover", "image/jpeg", "cover", cbytes};
-	}
+	rn.source_bytes = ingest_file_size(src);
+	if (b.have_cover)
+		rend[nrend++] = ingest_cover_rendition(tmp, &b.cover, b.cover_generated, &rn);
 	if (b.fmt == FMT_PDF)
-		rend[nrend++] = (struct resource_rendition){"pdf", "application/pdf",
-		                                            "pdf/book.pdf", rn.source_bytes};
+		rend[nrend++] = (struct resource_rendition){.name = "pdf",
+		                                            .media_type = "application/pdf",
+		                                            .path = "pdf/book.pdf",
+		                                            .bytes = rn.source_bytes};
 	else
-		rend[nrend++] = (struct resource_rendition){"epub", "application/epub+zip", "epub",
-		                                            b.epub_bytes};
+		rend[nrend++] = (struct resource_rendition){.name = "epub",
+		                                            .media_type = "application/epub+zip",
+		                                            .path = "epub",
+		                                            .bytes = b.epub_bytes};
 	rn.pages = b.pages;
 	rn.chapters = b.chapters;
 	rn.job_id = x->job_id;
 	rn.created_by = x->account_id;
-
-	if ((rc = db_begin(db))) {
-		outcome_fail(out, true, "数据库繁忙，请稍后重试");
-		goto out;
-	}
-	in_txn = true;
-	rc = resource_insert(db, &rn, rend, nrend, &b.passages, app->now(), &id);
-	if (rc == -EEXIST) { /* the same file finished in another job meanwhile */
-		db_rollback(db);
-		in_txn = false;
-		out->status = INGEST_DUPLICATE;
-		if (resource_find_by_blob(db, hex, &out->resource_id, &found_title, NULL) == 0) {
-			snprintf(out->title, sizeof(out->title), "%s",
-			         found_title ? found_title : "");
-			free(found_title);
-		}
-		rc = 0;
-		goto out;
-	}
-	if (rc) {
-		outcome_fail(out, true, "保存资源失败（数据库错误 %d）", rc);
-		goto out;
-	}
-	{
-		struct oplog_entry e = {.op_code = "RESOURCE_INGEST",
-		                        .at = app->now(),
-		                        .staff_id = x->account_id,
-		                        .resource_id = id};
-		if ((rc = oplog_write(db, &e))) {
-			outcome_fail(out, true, "保存资源失败（日志）");
-			goto out;
-		}
-	}
-	media_path(app, id, dst, sizeof(dst));
-	/* A folder left by a crash between rename and commit has no row: it is ours to replace. */
-	fs_remove_tree(dst);
-	if (rename(tmp, dst)) {
-		outcome_fail(out, true, "无法移动渲染文件到媒体目录");
-		rc = -EIO;
-		goto out;
-	}
-	tmp[0] = '\0';
-	if ((rc = db_commit(db))) {
-		fs_remove_tree(dst);
-		outcome_fail(out, true, "保存资源失败（提交）");
-		goto out;
-	}
-	in_txn = false;
-	out->status = INGEST_OK;
-	out->resource_id = id;
-	snprintf(out->title, sizeof(out->title), "%s", b.meta.title);
+	rc = ingest_store(x, db, tmp, &rn, rend, nrend, &b.passages, out);
 out:
-	if (in_txn)
-		db_rollback(db);
 	if (tmp[0])
 		fs_remove_tree(tmp);
 	built_release(&b);
 	if (rc == -ECANCELED)
 		return rc;
 	if (rc && out->status != INGEST_FAILED)
-		outcome_fail(out, false, "处理失败（错误 %d）", rc);
+		ingest_fail(out, false, "处理失败（错误 %d）", rc);
 	return 0;
 }
 
@@ -713,6 +444,12 @@ static bool is_book_name(const char *name)
 	const char *dot = strrchr(name, '.');
 	return dot && (strcasecmp(dot, ".epub") == 0 || strcasecmp(dot, ".txt") == 0 ||
 	               strcasecmp(dot, ".pdf") == 0);
+}
+
+/* A bundle's files that become resources: books, audio and video. */
+static bool is_item_name(const char *name)
+{
+	return is_book_name(name) || ingest_is_media_name(name);
 }
 
 static bool is_manifest(const char *name, bool *json, size_t *prefix)
@@ -759,11 +496,15 @@ static void norm_manifest_path(const char *in, const char *prefix, size_t plen, 
 }
 
 struct bundle_row {
-	const struct manifest_row *row; /* NULL: a book file the manifest does not name */
-	char file[1100];
+	const struct manifest_row *row; /* NULL: a file the manifest does not name */
+	char file[1100];                /* a folder's ends with '/' */
 	int line;
 	bool seen;
-	bool submitted; /* handed to a row worker */
+	bool submitted;          /* handed to a row worker */
+	bool folder;             /* an audiobook folder: its audio files are its chapters */
+	int in_folder;           /* a chapter: the index of its folder's row; -1 none */
+	char hex[BLOB_HEX_SIZE]; /* audio and video: the stored file */
+	long long job;           /* the media job queued for it (status INGEST_QUEUED) */
 	struct ingest_outcome oc;
 };
 
@@ -771,17 +512,18 @@ static json_t *report_row(const struct bundle_row *r)
 {
 	const char *status = r->oc.status == INGEST_OK          ? "ok"
 	                     : r->oc.status == INGEST_DUPLICATE ? "duplicate"
+	                     : r->oc.status == INGEST_QUEUED    ? "queued"
 	                                                        : "failed";
 	json_t *res =
 	    r->oc.resource_id
 	        ? json_pack("{s:I,s:s}", "id", (json_int_t)r->oc.resource_id, "title", r->oc.title)
 	        : json_null();
 
-	return json_pack("{s:o,s:s,s:s,s:o,s:o}", "line",
-	                 r->line ? json_integer(r->line) : json_null(), "file", r->file, "status",
-	                 status, "reason",
-	                 r->oc.status == INGEST_FAILED ? json_string(r->oc.reason) : json_null(),
-	                 "resource", res ? res : json_null());
+	return json_pack(
+	    "{s:o,s:s,s:s,s:o,s:o,s:o}", "line", r->line ? json_integer(r->line) : json_null(),
+	    "file", r->file, "status", status, "reason",
+	    r->oc.status == INGEST_FAILED ? json_string(r->oc.reason) : json_null(), "resource",
+	    res ? res : json_null(), "job", r->job ? json_integer(r->job) : json_null());
 }
 
 static int add_refused(json_t **list, const char *why)
@@ -810,21 +552,21 @@ static int extract_to_blob(struct ingest_ctx *x, struct bundle *bd, struct bundl
 	snprintf(path, sizeof(path), "%s/staging/entry-XXXXXX", app->cfg.data);
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0) {
-		outcome_fail(&r->oc, true, "无法创建临时文件（磁盘已满？）");
+		ingest_fail(&r->oc, true, "无法创建临时文件（磁盘已满？）");
 		return 1;
 	}
 	rc = bundle_extract_fd(bd, fd, &written);
 	if (rc) {
 		close(fd);
 		unlink(path);
-		outcome_fail(&r->oc, false, "%s", bundle_errmsg(bd));
+		ingest_fail(&r->oc, false, "%s", bundle_errmsg(bd));
 		/* a bomb or a damaged archive: the rest of the archive cannot be trusted */
 		return rc == -EFBIG ? 1 : rc;
 	}
 	if (lseek(fd, 0, SEEK_SET) < 0 || blob_put_fd(app->blobs, fd, hex, NULL)) {
 		close(fd);
 		unlink(path);
-		outcome_fail(&r->oc, true, "无法保存文件（磁盘已满？）");
+		ingest_fail(&r->oc, true, "无法保存文件（磁盘已满？）");
 		return 1;
 	}
 	close(fd);
@@ -878,7 +620,7 @@ static void *row_worker(void *arg)
 		pthread_mutex_unlock(&p->lock);
 
 		if (ingest_blob(&p->x, t.hex, t.row->file, t.row->row, &t.row->oc) < 0)
-			outcome_fail(&t.row->oc, true, "处理被中断");
+			ingest_fail(&t.row->oc, true, "处理被中断");
 		pthread_mutex_lock(&p->lock);
 		p->finished++;
 		pthread_cond_broadcast(&p->room);
@@ -935,7 +677,7 @@ static void pool_finish(struct row_pool *p, bool drop)
 	pthread_mutex_lock(&p->lock);
 	if (drop) {
 		for (; p->len; p->len--, p->head = (p->head + 1) % ROW_QUEUE)
-			outcome_fail(&p->q[p->head].row->oc, false, "任务已取消");
+			ingest_fail(&p->q[p->head].row->oc, false, "任务已取消");
 	}
 	p->closing = true;
 	pthread_cond_broadcast(&p->work);
@@ -957,6 +699,141 @@ static size_t submitted_count(const struct bundle_row *rows, size_t n)
 	return c;
 }
 
+/*
+ * Audio files that share a folder (two or more, or one in a folder the manifest names) are
+ * the chapters of one audiobook: a folder row is added for them (or the manifest's row for
+ * the folder becomes it), and each file points to it. Files the manifest names one by one
+ * stay single items. Returns the new row count (rows has room for the folders).
+ */
+static bool chapter_of(const struct bundle_row *r, const char *dir, size_t dl)
+{
+	return !r->row && r->in_folder < 0 && !r->folder && ingest_is_audio_name(r->file) &&
+	       strncmp(r->file, dir, dl) == 0 && r->file[dl] == '/' &&
+	       !strchr(r->file + dl + 1, '/');
+}
+
+static size_t group_folders(struct bundle_row *rows, size_t n)
+{
+	size_t total = n;
+
+	for (size_t i = 0; i < n; i++) {
+		char dir[1100];
+		const char *slash = strrchr(rows[i].file, '/');
+		size_t dl, count = 0;
+		long folder = -1;
+
+		if (!slash || !chapter_of(&rows[i], rows[i].file, (size_t)(slash - rows[i].file)))
+			continue;
+		dl = (size_t)(slash - rows[i].file);
+		snprintf(dir, sizeof(dir), "%.*s", (int)dl, rows[i].file);
+		for (size_t k = 0; k < total && folder < 0; k++) {
+			size_t fl = strlen(rows[k].file);
+			if (rows[k].row && !ingest_is_media_name(rows[k].file) &&
+			    (fl == dl || (fl == dl + 1 && rows[k].file[dl] == '/')) &&
+			    strncmp(rows[k].file, dir, dl) == 0)
+				folder = (long)k; /* the manifest describes the folder */
+		}
+		for (size_t k = i; k < n; k++)
+			count += chapter_of(&rows[k], dir, dl);
+		if (folder < 0 && count < 2)
+			continue;
+		if (folder < 0) {
+			if (dl + 2 > sizeof(rows[0].file))
+				continue;
+			folder = (long)total++;
+			memset(&rows[folder], 0, sizeof(rows[0]));
+			memcpy(rows[folder].file, dir, dl);
+			memcpy(rows[folder].file + dl, "/", 2);
+		} else if (strlen(rows[folder].file) == dl) {
+			snprintf(rows[folder].file + dl, sizeof(rows[0].file) - dl, "/");
+		}
+		rows[folder].folder = true;
+		rows[folder].in_folder = -1;
+		for (size_t k = i; k < n; k++)
+			if (chapter_of(&rows[k], dir, dl))
+				rows[k].in_folder = (int)folder;
+	}
+	return total;
+}
+
+/* Hand a stored audio or video file (or a folder's files, parts) on: a "media" job of its own
+ * in the transcode lane, child of the bundle's; offline, ingested here and now. Returns 0
+ * (r->oc set), or -ECANCELED. */
+static int media_item(struct ingest_ctx *x, struct bundle_row *r, const struct ingest_part *parts,
+                      size_t nparts)
+{
+	struct ingest_ctx here = *x;
+	char folder[1100];
+	const char *name = r->file;
+
+	if (r->folder) { /* "有声/三国演义/" → "有声/三国演义" */
+		snprintf(folder, sizeof(folder), "%.*s", (int)(strlen(r->file) - 1), r->file);
+		name = folder;
+	}
+	if (x->job) {
+		int rc = ingest_queue_media(x, parts ? NULL : r->hex, parts, nparts, name, r->row,
+		                            &r->job);
+		if (rc)
+			ingest_fail(&r->oc, true, "无法排入转码队列（数据库错误 %d）", rc);
+		else
+			r->oc.status = INGEST_QUEUED;
+		return 0;
+	}
+	here.in_bundle = true;
+	return parts ? ingest_audiobook(&here, parts, nparts, name, r->row, &r->oc)
+	             : ingest_media(&here, r->hex, name, r->row, &r->oc);
+}
+
+struct chapter_ref {
+	const char *file;
+	size_t row;
+};
+
+static int chapter_cmp(const void *a, const void *b)
+{
+	return ingest_natural_cmp(((const struct chapter_ref *)a)->file,
+	                          ((const struct chapter_ref *)b)->file);
+}
+
+/* The folder row f: its chapters in natural order (第2集 before 第10集) → one audiobook. */
+static int folder_item(struct ingest_ctx *x, struct bundle_row *rows, size_t n, size_t f)
+{
+	struct chapter_ref *refs = calloc(n, sizeof(*refs));
+	struct ingest_part *parts = calloc(n, sizeof(*parts));
+	size_t k = 0;
+	int rc = 0;
+
+	if (!refs || !parts) {
+		ingest_fail(&rows[f].oc, true, "内存不足");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].in_folder != (int)f)
+			continue;
+		rows[f].seen = true;
+		if (rows[i].oc.status == INGEST_FAILED) {
+			ingest_fail(&rows[f].oc, rows[i].oc.retry, "「%s」：%s", rows[i].file,
+			            rows[i].oc.reason);
+			goto out;
+		}
+		if (!rows[i].seen) {
+			ingest_fail(&rows[f].oc, false, "压缩包中没有「%s」", rows[i].file);
+			goto out;
+		}
+		refs[k++] = (struct chapter_ref){rows[i].file, i};
+	}
+	if (!k)
+		goto out; /* reported as missing */
+	qsort(refs, k, sizeof(*refs), chapter_cmp);
+	for (size_t i = 0; i < k; i++)
+		parts[i] = (struct ingest_part){.hex = rows[refs[i].row].hex, .name = refs[i].file};
+	rc = media_item(x, &rows[f], parts, k);
+out:
+	free(refs);
+	free(parts);
+	return rc;
+}
+
 int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_t **report,
                   char *reason, size_t reasonlen)
 {
@@ -972,7 +849,8 @@ int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_
 	bool mjson = false, have_manifest = false;
 	int rc;
 	json_t *arr = NULL, *refused = NULL;
-	int counts[3] = {0, 0, 0};
+	int counts[4] = {0, 0, 0, 0};
+	size_t media_done = 0;
 	struct row_pool pool;
 	bool pool_running = false;
 
@@ -1006,7 +884,7 @@ int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_
 			have_manifest = true;
 			continue;
 		}
-		if (!is_book_name(e.name))
+		if (!is_item_name(e.name))
 			continue;
 		if (nrows == cap) {
 			size_t nc = cap ? cap * 2 : 64;
@@ -1029,7 +907,8 @@ int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_
 	{
 		size_t nfiles = nrows;
 		struct bundle_row *files = rows;
-		size_t total = man.n + nfiles;
+		/* room for the audiobook folders: each has two files or more */
+		size_t total = man.n + nfiles + nfiles / 2 + 1;
 
 		rows = calloc(total ? total : 1, sizeof(*rows));
 		if (!rows) {
@@ -1053,9 +932,13 @@ int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_
 				rows[nrows++] = files[f];
 		}
 		free(files);
+		for (size_t i = 0; i < nrows; i++)
+			rows[i].in_folder = -1;
+		nrows = group_folders(rows, nrows);
 	}
 	if (!nrows) {
-		snprintf(reason, reasonlen, "批量包中没有 EPUB、TXT 或 PDF 文件，也没有 manifest");
+		snprintf(reason, reasonlen,
+		         "批量包中没有电子书（EPUB、TXT、PDF）或音视频文件，也没有 manifest");
 		rc = -EBADMSG;
 		goto out;
 	}
@@ -1084,7 +967,7 @@ int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_
 		for (size_t i = 0; i < nrows; i++) {
 			struct bundle_row *r = &rows[i];
 			char bhex[BLOB_HEX_SIZE];
-			if (r->seen || strcmp(r->file, e.name))
+			if (r->seen || r->folder || strcmp(r->file, e.name))
 				continue;
 			r->seen = true;
 			rc = extract_to_blob(x, bd, r, bhex);
@@ -1092,11 +975,18 @@ int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_
 				snprintf(reason, reasonlen, "%s", bundle_errmsg(bd));
 				goto out;
 			}
-			if (rc == 0) {
+			if (rc == 0 && ingest_is_media_name(r->file)) {
+				/* a chapter waits for its folder; a video or audio file is its own
+				 * job */
+				memcpy(r->hex, bhex, sizeof(bhex));
+				if (r->in_folder < 0 && (rc = media_item(x, r, NULL, 0)) < 0)
+					goto out;
+				media_done++;
+			} else if (rc == 0) {
 				r->submitted = true;
 				pool_submit(&pool, r, bhex);
 			}
-			done = pool_finished(&pool);
+			done = pool_finished(&pool) + media_done;
 			if (x->job &&
 			    job_progress(x->job, (int)(done * 99 / nrows)) == -ECANCELED) {
 				rc = -ECANCELED;
@@ -1123,12 +1013,17 @@ int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_
 	pthread_mutex_unlock(&pool.lock);
 	pool_finish(&pool, false);
 	pool_running = false;
+	for (size_t i = 0; i < nrows; i++)
+		if (rows[i].folder && (rc = folder_item(x, rows, nrows, i)) < 0)
+			goto out;
 	rc = 0;
 	arr = json_array();
 	for (size_t i = 0; i < nrows; i++) {
+		if (rows[i].in_folder >= 0)
+			continue; /* reported by its folder */
 		if (!rows[i].seen)
-			outcome_fail(&rows[i].oc, false, "压缩包中没有 manifest 所列的文件「%s」",
-			             rows[i].file);
+			ingest_fail(&rows[i].oc, false, "压缩包中没有 manifest 所列的文件「%s」",
+			            rows[i].file);
 		counts[rows[i].oc.status]++;
 		json_array_append_new(arr, report_row(&rows[i]));
 	}
@@ -1139,9 +1034,9 @@ int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_
 		                                "（不安全的条目）", "status", "failed", "reason",
 		                                json_array_get(refused, i), "resource"));
 	}
-	*report = json_pack("{s:s,s:o,s:{s:i,s:i,s:i}}", "name", name, "rows", arr, "counts", "ok",
-	                    counts[INGEST_OK], "duplicate", counts[INGEST_DUPLICATE], "failed",
-	                    counts[INGEST_FAILED]);
+	*report = json_pack("{s:s,s:o,s:{s:i,s:i,s:i,s:i}}", "name", name, "rows", arr, "counts",
+	                    "ok", counts[INGEST_OK], "duplicate", counts[INGEST_DUPLICATE],
+	                    "failed", counts[INGEST_FAILED], "queued", counts[INGEST_QUEUED]);
 	if (!*report)
 		rc = -ENOMEM;
 out:
@@ -1172,13 +1067,13 @@ int ingest_sweep_staging(struct app *app, int *removed)
 	DIR *d;
 
 	*removed = 0;
-	if (!pathf(dir, sizeof(dir), "%s/staging", app->cfg.data) || !(d = opendir(dir)))
+	if (!ingest_pathf(dir, sizeof(dir), "%s/staging", app->cfg.data) || !(d = opendir(dir)))
 		return -errno;
 	while ((de = readdir(d))) {
 		char p[4096 + 256];
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (!pathf(p, sizeof(p), "%s/%s", dir, de->d_name))
+		if (!ingest_pathf(p, sizeof(p), "%s/%s", dir, de->d_name))
 			continue;
 		if (fs_remove_tree(p) == 0)
 			(*removed)++;
@@ -1269,5 +1164,6 @@ static int job_bundle(void *ctx, struct job_ctx *job)
 const struct job_kind ingest_job_kinds[] = {
     {"ingest", job_ingest},
     {"bundle", job_bundle},
+    {"media", ingest_job_media},
 };
-const int ingest_job_kinds_count = 2;
+const int ingest_job_kinds_count = 3;

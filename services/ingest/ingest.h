@@ -18,12 +18,15 @@ struct app;
  * The same code runs in job workers (`serve`) and in `shuxiang ingest` (offline).
  */
 
-enum ingest_kind { INGEST_FILE, INGEST_BUNDLE, INGEST_UNKNOWN };
+enum ingest_kind { INGEST_FILE, INGEST_BUNDLE, INGEST_MEDIA, INGEST_UNKNOWN };
 
-/* What the first bytes of a file say it is: a book, a bundle, or neither (-EBADMSG-worthy). */
+/* What the first bytes of a file say it is: a book (or an unknown file the book ingest
+ * refuses with a reason), a bundle, audio or video (or a playlist, which the media ingest
+ * refuses), or nothing (an empty file). */
 enum ingest_kind ingest_sniff_path(const char *path);
 
-enum ingest_status { INGEST_OK, INGEST_DUPLICATE, INGEST_FAILED };
+/* INGEST_QUEUED: a bundle's audio or video handed to a "media" job of its own. */
+enum ingest_status { INGEST_OK, INGEST_DUPLICATE, INGEST_FAILED, INGEST_QUEUED };
 
 struct ingest_outcome {
 	enum ingest_status status;
@@ -51,6 +54,33 @@ int ingest_blob(struct ingest_ctx *x, const char *hex, const char *name,
                 const struct manifest_row *row, struct ingest_outcome *out);
 
 /*
+ * One audio or video file (blob hex named name) → a "video" resource (HLS ladder 360p/720p,
+ * poster, scrub thumbnails, cover from the poster) or an "audiobook" (HLS AAC rendition, its
+ * chapters from the file, cover from embedded art or drawn). Progress goes to x->job (unless
+ * x->in_bundle). Same return rules as ingest_blob(); failed outcomes carry the reason
+ * (e.g. "视频流损坏：无法解码").
+ */
+int ingest_media(struct ingest_ctx *x, const char *hex, const char *name,
+                 const struct manifest_row *row, struct ingest_outcome *out);
+
+/* One chapter file of an audiobook made of several files. */
+struct ingest_part {
+	const char *hex;  /* blob */
+	const char *name; /* file name as uploaded (the chapter title when the file has none) */
+};
+
+#define INGEST_MAX_PARTS 2000
+
+/*
+ * Several audio files (a folder in a bundle), in the order given, → one "audiobook" resource
+ * with one chapter per file (title from the file's title tag, else its name), one continuous
+ * HLS rendition. name is the folder's (the title when the files have no album tag).
+ * Same return rules as ingest_blob().
+ */
+int ingest_audiobook(struct ingest_ctx *x, const struct ingest_part *parts, size_t nparts,
+                     const char *name, const struct manifest_row *row, struct ingest_outcome *out);
+
+/*
  * A bundle (blob hex named name): every manifest row (or, with no manifest, every book file)
  * is ingested; *report gets {"name","rows":[{line,file,status,reason,resource}],"counts":{…}}
  * (new reference). Returns 0, or a negative errno with reason set when the bundle as a whole
@@ -67,7 +97,8 @@ int ingest_bundle(struct ingest_ctx *x, const char *hex, const char *name, json_
  */
 int ingest_sweep_staging(struct app *app, int *removed);
 
-/* Job kinds for the runner: "ingest" {"blob","name"} and "bundle" {"blob","name"}. */
+/* Job kinds for the runner: "ingest" {"blob","name"} and "bundle" {"blob","name"} in lane
+ * "default"; "media" {"blob","name"} (or an audiobook's "parts") in lane "transcode". */
 extern const struct job_kind ingest_job_kinds[];
 extern const int ingest_job_kinds_count;
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -17,20 +18,35 @@ static json_t *opt_time(long long t)
 	return t ? json_integer(t) : json_null();
 }
 
-static json_t *job_json(const struct job_view *v)
+/* Seconds left for a running job, from its pace so far; null before 1 % or when not running. */
+static json_t *eta(const struct job_view *v, time_t now)
+{
+	long long spent = (long long)now - v->started_at;
+
+	if (strcmp(v->state, "running") || v->progress < 1 || v->progress > 99 || !v->started_at ||
+	    spent < 0)
+		return json_null();
+	return json_integer(spent * (100 - v->progress) / v->progress);
+}
+
+static json_t *job_json(const struct job_view *v, time_t now)
 {
 	json_t *result = v->result ? json_loads(v->result, 0, NULL) : NULL;
+	json_t *o;
 
-	return json_pack("{s:I,s:s,s:o,s:s,s:s,s:i,s:i,s:i,s:o,s:o,s:o,s:I,s:o,s:o,s:I}", "id",
-	                 (json_int_t)v->id, "kind", v->kind, "name",
-	                 *v->name ? json_string(v->name) : json_null(), "lane", v->lane, "state",
-	                 v->state, "progress", v->progress, "attempts", v->attempts, "max_attempts",
-	                 v->max_attempts, "error", *v->error ? json_string(v->error) : json_null(),
-	                 "result", result ? result : json_null(), "parent_id",
-	                 v->parent_id ? json_integer(v->parent_id) : json_null(), "created_at",
-	                 (json_int_t)v->created_at, "started_at", opt_time(v->started_at),
-	                 "finished_at", opt_time(v->finished_at), "updated_at",
-	                 (json_int_t)v->updated_at);
+	o = json_pack("{s:I,s:s,s:o,s:s,s:s,s:i,s:i,s:i,s:o,s:o,s:o,s:I,s:o,s:o,s:I}", "id",
+	              (json_int_t)v->id, "kind", v->kind, "name",
+	              *v->name ? json_string(v->name) : json_null(), "lane", v->lane, "state",
+	              v->state, "progress", v->progress, "attempts", v->attempts, "max_attempts",
+	              v->max_attempts, "error", *v->error ? json_string(v->error) : json_null(),
+	              "result", result ? result : json_null(), "parent_id",
+	              v->parent_id ? json_integer(v->parent_id) : json_null(), "created_at",
+	              (json_int_t)v->created_at, "started_at", opt_time(v->started_at),
+	              "finished_at", opt_time(v->finished_at), "updated_at",
+	              (json_int_t)v->updated_at);
+	if (o)
+		json_object_set_new(o, "eta_seconds", eta(v, now));
+	return o;
 }
 
 #define LIST_MAX 100
@@ -65,7 +81,7 @@ static int h_jobs(void *ctx, struct http_req *req, struct http_resp *resp)
 		return rc;
 	items = json_array();
 	for (int i = 0; i < n; i++) {
-		json_array_append_new(items, job_json(&v[i]));
+		json_array_append_new(items, job_json(&v[i], app->now()));
 		jobq_view_release(&v[i]);
 	}
 	return resp_json(resp, 200,
@@ -82,7 +98,7 @@ static int one_job(struct app *app, long long id, struct http_resp *resp)
 
 	if ((rc = app_db(app, &db)) || (rc = jobq_get(db, id, &v)))
 		return rc;
-	j = job_json(&v);
+	j = job_json(&v, app->now());
 	jobq_view_release(&v);
 	return resp_json(resp, 200, json_pack("{s:o}", "job", j));
 }
@@ -203,7 +219,11 @@ static int h_upload(void *ctx, struct http_req *req, struct http_resp *resp)
 			json_decref(list);
 			return -ENOMEM;
 		}
-		jn.kind = kind == INGEST_BUNDLE ? "bundle" : "ingest";
+		jn.kind = kind == INGEST_BUNDLE  ? "bundle"
+		          : kind == INGEST_MEDIA ? "media"
+		                                 : "ingest";
+		/* transcodes run in their own lane: one at a time by default, beside the books */
+		jn.lane = kind == INGEST_MEDIA ? "transcode" : NULL;
 		jn.payload = payload;
 		jn.created_by = req->who.account_id;
 		rc = jobq_enqueue(db, &jn, app->now(), &id);
@@ -214,7 +234,7 @@ static int h_upload(void *ctx, struct http_req *req, struct http_resp *resp)
 		}
 		json_array_append_new(list, json_pack("{s:s,s:I,s:s,s:o}", "name", u->filename,
 		                                      "bytes", (json_int_t)u->size, "sha256", hex,
-		                                      "job", job_json(&v)));
+		                                      "job", job_json(&v, app->now())));
 		jobq_view_release(&v);
 		log_info("upload name_bytes=%zu bytes=%llu blob=%.12s job=%lld kind=%s",
 		         strlen(u->filename), (unsigned long long)u->size, hex, id, jn.kind);

@@ -447,3 +447,68 @@ int http_upload(struct server *s, const char *path, const struct http_opts *o,
 	}
 	return rc;
 }
+
+json_t *json_at(json_t *j, const char *path)
+{
+	char key[128];
+
+	while (j && *path) {
+		size_t n = strcspn(path, ".");
+		snprintf(key, sizeof(key), "%.*s", (int)n, path);
+		if (json_is_array(j)) {
+			char *end;
+			long i = strtol(key, &end, 10);
+			j = *end ? NULL : json_array_get(j, (size_t)i);
+		} else {
+			j = json_object_get(j, key);
+		}
+		path += n;
+		if (*path == '.')
+			path++;
+	}
+	return j;
+}
+
+json_t *http_get_json(struct server *s, const char *path, const char *cookie, long *status)
+{
+	struct http_result r;
+	json_t *j = NULL;
+
+	*status = 0;
+	if (http_do(s, path, &(struct http_opts){.cookie = cookie}, &r) == 0) {
+		*status = r.status;
+		j = json_loads(r.body, 0, NULL);
+	}
+	http_result_free(&r);
+	return j;
+}
+
+bool job_state_ended(const char *state)
+{
+	return state && (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0 ||
+	                 strcmp(state, "cancelled") == 0);
+}
+
+json_t *http_job_wait(struct server *s, const char *cookie, long long id, int timeout_s)
+{
+	char path[96];
+	json_t *j = NULL, *job;
+	long st;
+	struct timespec t0, t;
+
+	snprintf(path, sizeof(path), "/api/v1/staff/jobs/%lld", id);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		json_decref(j);
+		j = http_get_json(s, path, cookie, &st);
+		if (job_state_ended(json_string_value(json_at(j, "job.state"))))
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > timeout_s)
+			break;
+		usleep(40000);
+	}
+	job = json_incref(json_object_get(j, "job"));
+	json_decref(j);
+	return job ? job : json_object();
+}

@@ -5,6 +5,7 @@
  * End-to-end test harness: runs the real `shuxiang` binary (path in $SHUXIANG_BIN) with a
  * temporary data directory, starts `serve --port 0`, and talks HTTP to it with libcurl.
  */
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -48,20 +49,20 @@ void server_kill(struct server *s);
 
 struct http_result {
 	long status;
-	char *body;       /* malloc'd, NUL-terminated */
+	char *body; /* malloc'd, NUL-terminated */
 	size_t body_len;
 	char headers[16384];
 };
 
 struct http_opts {
-	const char *method;   /* default GET (or POST when body) */
-	const char *body;     /* request body or NULL */
-	long body_len;        /* -1 = strlen(body) */
-	const char *cookie;   /* "sx_session=..." or NULL */
-	const char *origin;   /* Origin header or NULL; "auto" = the server's own */
+	const char *method;     /* default GET (or POST when body) */
+	const char *body;       /* request body or NULL */
+	long body_len;          /* -1 = strlen(body) */
+	const char *cookie;     /* "sx_session=..." or NULL */
+	const char *origin;     /* Origin header or NULL; "auto" = the server's own */
 	const char *headers[8]; /* extra "Name: value" lines, NULL-ended */
-	const char *interface; /* local address to connect from, e.g. "127.0.0.2" */
-	long timeout_ms;       /* default 10 s */
+	const char *interface;  /* local address to connect from, e.g. "127.0.0.2" */
+	long timeout_ms;        /* default 10 s */
 };
 
 /* One request to s at path; fills r (free with http_result_free). Returns 0 or -1. */
@@ -75,8 +76,21 @@ bool http_header(const struct http_result *r, const char *name, char *out, size_
 bool http_session_cookie(const struct http_result *r, char *out, size_t n);
 
 /* Sign in through the API; the cookie ("sx_session=...") into out. Returns the status. */
-long http_login(struct server *s, const char *login, const char *password, char *cookie,
-		size_t n);
+long http_login(struct server *s, const char *login, const char *password, char *cookie, size_t n);
+
+/* "a.b.0.c" in j: objects by key, arrays by index; NULL when absent. Borrowed. */
+json_t *json_at(json_t *j, const char *path);
+
+/* GET path with cookie (may be NULL): the parsed body (new reference, NULL when not JSON);
+ * *status gets the HTTP status (0 on a transport error). */
+json_t *http_get_json(struct server *s, const char *path, const char *cookie, long *status);
+
+/* Poll GET /api/v1/staff/jobs/ID with cookie until the job is done, failed or cancelled, or
+ * timeout_s pass: the job object (new reference; an empty object when none came back). */
+json_t *http_job_wait(struct server *s, const char *cookie, long long id, int timeout_s);
+
+/* True for "done", "failed" and "cancelled". */
+bool job_state_ended(const char *state);
 
 #endif
 

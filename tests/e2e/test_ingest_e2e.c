@@ -574,26 +574,9 @@ static void epub_simple(struct bytes *out, const char *title, const char *author
 
 /* ---------- JSON ---------- */
 
-/* "a.b.0.c": objects by key, arrays by index. */
 static json_t *jpath(json_t *j, const char *path)
 {
-	char key[128];
-
-	while (j && *path) {
-		size_t n = strcspn(path, ".");
-		snprintf(key, sizeof(key), "%.*s", (int)n, path);
-		if (json_is_array(j)) {
-			char *end;
-			long i = strtol(key, &end, 10);
-			j = *end ? NULL : json_array_get(j, (size_t)i);
-		} else {
-			j = json_object_get(j, key);
-		}
-		path += n;
-		if (*path == '.')
-			path++;
-	}
-	return j;
+	return json_at(j, path);
 }
 
 static const char *jstr(json_t *j, const char *path)
@@ -619,16 +602,7 @@ static bool has_cjk(const char *s)
 
 static json_t *get_json(const char *path, const char *cookie, long *status)
 {
-	struct http_result r;
-	json_t *j = NULL;
-
-	*status = 0;
-	if (http_do(&srv, path, &(struct http_opts){.cookie = cookie}, &r) == 0) {
-		*status = r.status;
-		j = json_loads(r.body, 0, NULL);
-	}
-	http_result_free(&r);
-	return j;
+	return http_get_json(&srv, path, cookie, status);
 }
 
 static bool health_ok(void)
@@ -679,37 +653,14 @@ static long long upload_bytes(const char *name, const struct bytes *b)
 	return id > 0 ? id : 0;
 }
 
-static bool job_ended(const char *state)
-{
-	return state && (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0 ||
-	                 strcmp(state, "cancelled") == 0);
-}
-
 /* Poll the job until it ends (or the timeout); returns the job object (new reference). */
 static json_t *job_wait(long long id, int timeout_s)
 {
-	char path[96];
-	json_t *j = NULL, *job;
-	long st;
-	struct timespec t0, t;
+	json_t *job = http_job_wait(&srv, staff, id, timeout_s);
 
-	snprintf(path, sizeof(path), "/api/v1/staff/jobs/%lld", id);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		json_decref(j);
-		j = get_json(path, staff, &st);
-		if (job_ended(jstr(j, "job.state")))
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec > timeout_s)
-			break;
-		usleep(40000);
-	}
-	job = json_incref(json_object_get(j, "job"));
-	json_decref(j);
-	CHECK(job_ended(jstr(job, "state")), "job %lld ended within %d s (state %s)", id, timeout_s,
-	      check_s(jstr(job, "state")));
-	return job ? job : json_object();
+	CHECK(job_state_ended(jstr(job, "state")), "job %lld ended within %d s (state %s)", id,
+	      timeout_s, check_s(jstr(job, "state")));
+	return job;
 }
 
 /* Upload, wait; the job. */
@@ -1433,7 +1384,7 @@ static void test_bad_archives(void)
 	}
 	job = ingest("hostile.zip", &zip);
 	CHECK_STR(jstr(job, "kind"), "bundle");
-	CHECK(job_ended(jstr(job, "state")), "hostile zip: the job ends");
+	CHECK(job_state_ended(jstr(job, "state")), "hostile zip: the job ends");
 	if (check_streq(jstr(job, "state"), "done")) {
 		json_t *row;
 		size_t i;
@@ -1930,7 +1881,7 @@ static void test_resume(void)
 		long st;
 		json_decref(job);
 		job = get_json(path, staff, &st);
-		if (job_ended(jstr(job, "job.state")))
+		if (job_state_ended(jstr(job, "job.state")))
 			break;
 		progress = (int)jint(job, "job.progress");
 		if (check_streq(jstr(job, "job.state"), "running") && progress >= 5) {

@@ -7,7 +7,17 @@
  * mono audio rendition; a 1280×720 H.264 clip rotated 90° (display matrix) becomes upright
  * 360×640 + 720×1280 renditions (encoded, never copied) with its top-left marker top right and
  * no rotation left in the output; a progress callback cancels with -ECANCELED; truncated
- * files fail cleanly. Every fixture is made here with libav.
+ * files fail cleanly.
+ *
+ * transcode_hls_audio(): a mono 22.05 kHz MP3, a stereo 44.1 kHz M4A, a mono 16 kHz WAV and an
+ * MP4 with video become one mono AAC rendition with no video, whose chapter starts, length
+ * and #EXTINF sum match the inputs' lengths and whose packet timestamps run on strictly
+ * increasing, without gaps, across segment boundaries; a damaged (random bytes) or truncated
+ * input fails with its index in *failed and no master.m3u8; bad arguments give -EINVAL; a
+ * cancel from progress after the first input gives -ECANCELED.
+ *
+ * Every fixture is made here with libav. "test_media_transcode single" or "… multi" runs one
+ * group only (for valgrind).
  */
 #include <errno.h>
 #include <ftw.h>
@@ -120,6 +130,107 @@ static void truncate_copy(const char *src, const char *dst)
 	fclose(in);
 	if (fclose(out) != 0)
 		media_fixture_die("truncate close");
+}
+
+/* seconds of a saw at rate Hz on channels channels, encoded with acodec (in its first sample
+ * format, the last frame cut to length when the encoder allows) into muxer at path: the
+ * fixture module's own audio is 44.1 kHz stereo float only. */
+static void make_tone(const char *path, const char *muxer, const char *acodec, int rate,
+                      int channels, double seconds)
+{
+	const AVCodec *c = avcodec_find_encoder_by_name(acodec);
+	AVFormatContext *oc = NULL;
+	struct media_fixture_enc e = {0};
+	int64_t total = (int64_t)(seconds * rate);
+	enum AVSampleFormat fmt;
+	int frame;
+	bool cut;
+
+	if (!c || avformat_alloc_output_context2(&oc, NULL, muxer, path) < 0 ||
+	    !(e.ctx = avcodec_alloc_context3(c)))
+		media_fixture_die(acodec);
+	fmt = c->sample_fmts ? c->sample_fmts[0] : AV_SAMPLE_FMT_S16;
+	e.ctx->sample_fmt = fmt;
+	e.ctx->sample_rate = rate;
+	e.ctx->bit_rate = 64000;
+	e.ctx->time_base = (AVRational){1, rate};
+	av_channel_layout_default(&e.ctx->ch_layout, channels);
+	if (oc->oformat->flags & AVFMT_GLOBALHEADER)
+		e.ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+	if (avcodec_open2(e.ctx, c, NULL) < 0 || !(e.st = avformat_new_stream(oc, NULL)) ||
+	    avcodec_parameters_from_context(e.st->codecpar, e.ctx) < 0)
+		media_fixture_die("tone encoder");
+	e.st->time_base = e.ctx->time_base;
+	e.frame = av_frame_alloc();
+	if (!e.frame || avio_open(&oc->pb, path, AVIO_FLAG_WRITE) < 0 ||
+	    avformat_write_header(oc, NULL) < 0)
+		media_fixture_die("tone header");
+	frame = e.ctx->frame_size > 0 ? e.ctx->frame_size : 1024;
+	cut =
+	    e.ctx->frame_size == 0 ||
+	    (c->capabilities & (AV_CODEC_CAP_SMALL_LAST_FRAME | AV_CODEC_CAP_VARIABLE_FRAME_SIZE));
+	while (e.next < total) {
+		AVFrame *fr = e.frame;
+		int n = cut && total - e.next < frame ? (int)(total - e.next) : frame;
+		bool planar = av_sample_fmt_is_planar(fmt);
+
+		av_frame_unref(fr);
+		fr->nb_samples = n;
+		fr->format = fmt;
+		fr->sample_rate = rate;
+		if (av_channel_layout_copy(&fr->ch_layout, &e.ctx->ch_layout) < 0 ||
+		    av_frame_get_buffer(fr, 0) < 0)
+			media_fixture_die("tone frame");
+		for (int i = 0; i < n; i++)
+			for (int ch = 0; ch < channels; ch++) {
+				double v = 0.3 * (double)((e.next + i) % 100) / 100.0 - 0.15;
+				uint8_t *base = fr->data[planar ? ch : 0];
+				int k = planar ? i : i * channels + ch;
+
+				switch (av_get_packed_sample_fmt(fmt)) {
+				case AV_SAMPLE_FMT_S16:
+					((int16_t *)base)[k] = (int16_t)(v * 32767);
+					break;
+				case AV_SAMPLE_FMT_S32:
+					((int32_t *)base)[k] = (int32_t)(v * 2147483647.0);
+					break;
+				case AV_SAMPLE_FMT_FLT:
+					((float *)base)[k] = (float)v;
+					break;
+				default:
+					media_fixture_die("tone sample format");
+				}
+			}
+		fr->pts = e.next;
+		e.next += n;
+		media_fixture_encode(oc, &e, fr);
+	}
+	media_fixture_encode(oc, &e, NULL);
+	if (av_write_trailer(oc) < 0)
+		media_fixture_die("tone trailer");
+	avio_closep(&oc->pb);
+	avcodec_free_context(&e.ctx);
+	av_frame_free(&e.frame);
+	avformat_free_context(oc);
+}
+
+/* n bytes of deterministic noise at path. */
+static void make_noise(const char *path, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	uint32_t x = 2463534242u;
+
+	if (!f)
+		media_fixture_die(path);
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		if (fputc((int)(x & 0xff), f) == EOF)
+			media_fixture_die(path);
+	}
+	if (fclose(f) != 0)
+		media_fixture_die(path);
 }
 
 static const char *mkout(char *buf, size_t len, const char *name)
@@ -541,6 +652,271 @@ static void test_truncated(const char *src, const char *name, bool faststart)
 	CHECK(!exists(path), "master.m3u8 for a truncated file");
 }
 
+/* ---- transcode_hls_audio() ---- */
+
+/* The #EXTINF durations of <dir>/<name>.m3u8 added up; *discontinuities counts the
+ * #EXT-X-DISCONTINUITY tags; the segment names into segs (up to max), their count in *nsegs. */
+static double playlist_seconds(const char *dir, const char *name, int *discontinuities,
+                               char segs[][64], int max, int *nsegs)
+{
+	char path[512], *text, *line, *save = NULL;
+	double sum = 0;
+
+	*discontinuities = *nsegs = 0;
+	snprintf(path, sizeof(path), "%s/%s.m3u8", dir, name);
+	text = media_fixture_read(path, NULL);
+	if (!text)
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "#EXTINF:", 8) == 0)
+			sum += strtod(line + 8, NULL);
+		else if (strncmp(line, "#EXT-X-DISCONTINUITY", 20) == 0)
+			(*discontinuities)++;
+		else if (line[0] != '#' && line[0] != '\0' && *nsegs < max)
+			snprintf(segs[(*nsegs)++], 64, "%s", line);
+	}
+	free(text);
+	return sum;
+}
+
+/*
+ * Reads the audio packets of the segments in order, each segment opened on its own with
+ * libavformat: *packets counts them, *backward the ones whose pts does not exceed the one
+ * before (across segment boundaries too), *max_step the largest step between them in seconds.
+ */
+static void scan_timestamps(const char *dir, char segs[][64], int nsegs, int *packets,
+                            int *backward, double *max_step)
+{
+	int64_t last = AV_NOPTS_VALUE;
+	AVPacket *pkt = av_packet_alloc();
+
+	*packets = *backward = 0;
+	*max_step = 0;
+	if (!pkt)
+		media_fixture_die("packet");
+	for (int s = 0; s < nsegs; s++) {
+		AVFormatContext *ic = NULL;
+		char path[512];
+		int ai;
+
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, segs[s]) >= sizeof(path) ||
+		    avformat_open_input(&ic, path, NULL, NULL) < 0 ||
+		    avformat_find_stream_info(ic, NULL) < 0)
+			media_fixture_die(path);
+		ai = av_find_best_stream(ic, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+		while (ai >= 0 && av_read_frame(ic, pkt) >= 0) {
+			if (pkt->stream_index == ai && pkt->pts != AV_NOPTS_VALUE) {
+				/* Every segment comes from one muxer: the same 90 kHz clock. */
+				int64_t pts = av_rescale_q(pkt->pts, ic->streams[ai]->time_base,
+				                           (AVRational){1, 90000});
+				double step =
+				    last == AV_NOPTS_VALUE ? 0 : (double)(pts - last) / 90000;
+
+				(*packets)++;
+				if (last != AV_NOPTS_VALUE && pts <= last)
+					(*backward)++;
+				if (step > *max_step)
+					*max_step = step;
+				last = pts;
+			}
+			av_packet_unref(pkt);
+		}
+		avformat_close_input(&ic);
+	}
+	av_packet_free(&pkt);
+}
+
+struct book {
+	char mp3[128], m4a[128], wav[128], mp4[128];
+};
+
+/* Chapters of different kinds: a 3 s mono 22.05 kHz MP3 (MP2 without libmp3lame), a 4 s
+ * stereo 44.1 kHz AAC M4A, a 2 s mono 16 kHz WAV and a 1 s 160×120 MPEG-4 part 2 MP4 with
+ * AAC (its video must be ignored). */
+static void make_book(struct book *b)
+{
+	bool lame = avcodec_find_encoder_by_name("libmp3lame") != NULL;
+
+	snprintf(b->mp3, sizeof(b->mp3), "%s/ch1.mp3", root);
+	snprintf(b->m4a, sizeof(b->m4a), "%s/ch2.m4a", root);
+	snprintf(b->wav, sizeof(b->wav), "%s/ch3.wav", root);
+	snprintf(b->mp4, sizeof(b->mp4), "%s/ch4.mp4", root);
+	make_tone(b->mp3, "mp3", lame ? "libmp3lame" : "mp2", 22050, 1, 3.0);
+	make_tone(b->m4a, "ipod", "aac", 44100, 2, 4.0);
+	make_tone(b->wav, "wav", "pcm_s16le", 16000, 1, 2.0);
+	make_clip(b->mp4, "mp4", "mpeg4", 160, 120, true, 1.0, false);
+}
+
+static void test_multi(const struct book *b)
+{
+	const char *inputs[] = {b->mp3, b->m4a, b->wav, b->mp4};
+	const int64_t want[] = {0, 3000, 7000, 9000};
+	char dir[128], path[256], err[256], *master, segs[8][64];
+	struct progress_log pl = {0, -1, -1, true};
+	struct transcode_options o = {.speech = true, .progress = on_progress, .opaque = &pl};
+	struct transcode_result res;
+	int64_t starts[4] = {-1, -1, -1, -1};
+	size_t failed = 99;
+	double t0 = now(), first, sum, max_step;
+	int rc, disc, nsegs, packets, backward;
+
+	mkout(dir, sizeof(dir), "book");
+	rc = transcode_hls_audio(inputs, 4, dir, &o, starts, &failed, &res, err, sizeof(err));
+	printf("multi: 3+4+2+1 s mp3/m4a/wav/mp4 -> one audio rendition: %.2f s\n", now() - t0);
+	CHECK(rc == 0, "rc %d: %s", rc, err);
+	CHECK_EQ_INT(failed, 4); /* untouched on success: n */
+	CHECK(res.audio_only, "not audio_only");
+	CHECK_EQ_INT(res.nb_renditions, 1);
+	CHECK_STR(res.renditions[0].name, "audio");
+	CHECK_STR(res.renditions[0].codecs, "mp4a.40.2");
+	for (int i = 0; i < 4; i++)
+		CHECK(starts[i] >= want[i] - 60 && starts[i] <= want[i] + 60,
+		      "input %d starts at %lld ms, not %lld", i, (long long)starts[i],
+		      (long long)want[i]);
+	/* AAC in MP4 decodes to whole frames of 1024 samples (the end padding is not cut): the
+	 * M4A lasts 4.017 s and the MP4 1.022 s, 10.039 s in all. */
+	CHECK(res.duration_ms >= 10039 - 100 && res.duration_ms <= 10039 + 100, "duration %lld ms",
+	      (long long)res.duration_ms);
+	CHECK(pl.monotonic && pl.last == 100 && pl.calls >= 4, "progress calls %d last %d",
+	      pl.calls, pl.last);
+
+	snprintf(path, sizeof(path), "%s/master.m3u8", dir);
+	master = media_fixture_read(path, NULL);
+	CHECK(master != NULL, "no master.m3u8");
+	if (master) {
+		CHECK_EQ_INT(count(master, "#EXT-X-STREAM-INF:"), 1);
+		CHECK_CONTAINS(master, "CODECS=\"mp4a.40.2\"");
+		CHECK_CONTAINS(master, "\naudio.m3u8\n");
+		CHECK(!strstr(master, "RESOLUTION"), "resolution on audio");
+		free(master);
+	}
+	/* ~10 s at 6 s a segment; speech: mono AAC, and no video from the MP4 in any segment. */
+	CHECK_EQ_INT(check_playlist(dir, "audio", NULL, 0, 0, 1, &first), 2);
+	CHECK(first > 5.9 && first < 6.1, "first segment %.3f s", first);
+	sum = playlist_seconds(dir, "audio", &disc, segs, 8, &nsegs);
+	CHECK(sum > (double)res.duration_ms / 1000 - 0.15 &&
+	          sum < (double)res.duration_ms / 1000 + 0.15,
+	      "segments add up to %.3f s for %lld ms", sum, (long long)res.duration_ms);
+	CHECK_EQ_INT(disc, 0);
+	CHECK_EQ_INT(nsegs, 2);
+	scan_timestamps(dir, segs, nsegs, &packets, &backward, &max_step);
+	/* About 430 AAC frames of 1024 samples at 44.1 kHz. */
+	CHECK(packets > 300, "%d audio packets with timestamps", packets);
+	CHECK_EQ_INT(backward, 0);
+	CHECK(max_step < 0.1, "a %.3f s jump between packets", max_step);
+	printf("multi: starts %lld %lld %lld %lld ms, %lld ms, segments %.3f s, %d packets, "
+	       "largest step %.3f s\n",
+	       (long long)starts[0], (long long)starts[1], (long long)starts[2],
+	       (long long)starts[3], (long long)res.duration_ms, sum, packets, max_step);
+}
+
+/* A damaged input: failed names it, nothing is complete. */
+static void test_multi_damaged(const struct book *b)
+{
+	char noise[128], full[128], cut[128], dir[128], path[256], err[256] = "";
+	static const char *const faststart[] = {"movflags", "faststart", NULL};
+	const struct media_fixture f = {
+	    .muxer = "ipod",
+	    .acodec = "aac",
+	    .seconds = 6.0,
+	    .mux_opts = faststart,
+	};
+	struct transcode_result res;
+	size_t failed = 99;
+	int rc;
+
+	/* Random bytes named .mp3 second. */
+	snprintf(noise, sizeof(noise), "%s/noise.mp3", root);
+	make_noise(noise, 64 * 1024);
+	{
+		const char *inputs[] = {b->wav, noise, b->mp3};
+
+		mkout(dir, sizeof(dir), "book-noise");
+		rc = transcode_hls_audio(inputs, 3, dir, NULL, NULL, &failed, &res, err,
+		                         sizeof(err));
+		printf("multi noise: rc %d, failed %zu, %s\n", rc, failed, err);
+		CHECK(rc < 0, "rc %d", rc);
+		CHECK_EQ_INT(failed, 1);
+		CHECK(err[0] != '\0', "no message");
+		CHECK_EQ_INT(res.nb_renditions, 0);
+		snprintf(path, sizeof(path), "%s/master.m3u8", dir);
+		CHECK(!exists(path), "master.m3u8 with a damaged input");
+	}
+
+	/* An M4A (index in front) cut in half third: found only while decoding, after the
+	 * first two were written. */
+	snprintf(full, sizeof(full), "%s/long.m4a", root);
+	snprintf(cut, sizeof(cut), "%s/cut.m4a", root);
+	media_fixture_make(full, &f);
+	truncate_copy(full, cut);
+	{
+		const char *inputs[] = {b->wav, b->mp3, cut};
+
+		failed = 99;
+		err[0] = '\0';
+		mkout(dir, sizeof(dir), "book-cut");
+		rc = transcode_hls_audio(inputs, 3, dir, NULL, NULL, &failed, NULL, err,
+		                         sizeof(err));
+		printf("multi cut: rc %d, failed %zu, %s\n", rc, failed, err);
+		CHECK_EQ_INT(rc, -EBADMSG);
+		CHECK_EQ_INT(failed, 2);
+		CHECK(err[0] != '\0', "no message");
+		snprintf(path, sizeof(path), "%s/audio_000.ts", dir);
+		CHECK(exists(path), "no segment written before the cut input");
+		snprintf(path, sizeof(path), "%s/master.m3u8", dir);
+		CHECK(!exists(path), "master.m3u8 with a truncated input");
+	}
+}
+
+static void test_multi_bad_args(const struct book *b)
+{
+	const char *inputs[] = {b->mp3, NULL};
+	char err[64];
+	size_t failed = 99;
+
+	CHECK_EQ_INT(
+	    transcode_hls_audio(inputs, 0, root, NULL, NULL, &failed, NULL, err, sizeof(err)),
+	    -EINVAL);
+	CHECK_EQ_INT(failed, 0);
+	CHECK_STR(err, "参数无效");
+	CHECK_EQ_INT(transcode_hls_audio(NULL, 1, root, NULL, NULL, NULL, NULL, err, sizeof(err)),
+	             -EINVAL);
+	CHECK_EQ_INT(transcode_hls_audio(inputs, 2, root, NULL, NULL, NULL, NULL, err, sizeof(err)),
+	             -EINVAL);
+	CHECK_EQ_INT(transcode_hls_audio(inputs, 1, NULL, NULL, NULL, NULL, NULL, err, sizeof(err)),
+	             -EINVAL);
+	CHECK_EQ_INT(
+	    transcode_hls_audio(inputs, 1, "/tmp/a%d", NULL, NULL, NULL, NULL, err, sizeof(err)),
+	    -EINVAL);
+	/* Refused before any entry is read. */
+	CHECK_EQ_INT(transcode_hls_audio(inputs, TRANSCODE_MAX_INPUTS + 1, root, NULL, NULL,
+	                                 &failed, NULL, err, sizeof(err)),
+	             -EINVAL);
+	CHECK_EQ_INT(failed, TRANSCODE_MAX_INPUTS + 1);
+}
+
+/* Cancelled from the progress callback once the first input (3 of 10 s) is done. */
+static void test_multi_cancel(const struct book *b)
+{
+	const char *inputs[] = {b->mp3, b->m4a, b->wav, b->mp4};
+	char dir[128], path[256], err[256];
+	struct progress_log pl = {0, -1, 40, true};
+	struct transcode_options o = {.speech = true, .progress = on_progress, .opaque = &pl};
+	struct transcode_result res;
+	size_t failed = 99;
+	int rc;
+
+	mkout(dir, sizeof(dir), "book-cancel");
+	rc = transcode_hls_audio(inputs, 4, dir, &o, NULL, &failed, &res, err, sizeof(err));
+	CHECK_EQ_INT(rc, -ECANCELED);
+	CHECK_STR(err, "已取消");
+	CHECK_EQ_INT(failed, 4); /* no input's fault */
+	CHECK(pl.monotonic && pl.last >= 40 && pl.last < 100, "cancelled at %d", pl.last);
+	CHECK_EQ_INT(res.nb_renditions, 0);
+	snprintf(path, sizeof(path), "%s/master.m3u8", dir);
+	CHECK(!exists(path), "master.m3u8 after cancel");
+}
+
 static void test_bad_args(void)
 {
 	char err[64];
@@ -551,15 +927,12 @@ static void test_bad_args(void)
 	             -ENOENT);
 }
 
-int main(void)
+/* transcode_hls(): one input. */
+static void single(void)
 {
 	char src[128], h264[128];
 	double t0 = now();
 
-	av_log_set_level(AV_LOG_ERROR);
-	snprintf(root, sizeof(root), "/tmp/sx-transcode-XXXXXX");
-	if (!mkdtemp(root))
-		media_fixture_die("mkdtemp");
 	snprintf(src, sizeof(src), "%s/hd.mp4", root);
 	make_clip(src, "mp4", "mpeg4", 1280, 720, true, 8.0, false);
 	printf("fixture 8 s 720p: %.2f s\n", now() - t0);
@@ -576,6 +949,37 @@ int main(void)
 	test_truncated(src, "truncated", false);
 	test_truncated(NULL, "truncated-faststart", true);
 	test_bad_args();
+}
+
+/* transcode_hls_audio(): several inputs. */
+static void multi(void)
+{
+	struct book b;
+
+	make_book(&b);
+	test_multi(&b);
+	test_multi_damaged(&b);
+	test_multi_bad_args(&b);
+	test_multi_cancel(&b);
+}
+
+int main(int argc, char **argv)
+{
+	const char *only = argc > 1 ? argv[1] : NULL;
+	double t0 = now();
+
+	if (only && strcmp(only, "single") != 0 && strcmp(only, "multi") != 0) {
+		fprintf(stderr, "usage: %s [single|multi]\n", argv[0]);
+		return 2;
+	}
+	av_log_set_level(AV_LOG_ERROR);
+	snprintf(root, sizeof(root), "/tmp/sx-transcode-XXXXXX");
+	if (!mkdtemp(root))
+		media_fixture_die("mkdtemp");
+	if (!only || strcmp(only, "single") == 0)
+		single();
+	if (!only || strcmp(only, "multi") == 0)
+		multi();
 
 	printf("total %.2f s\n", now() - t0);
 	nftw(root, media_fixture_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
