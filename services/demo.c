@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "demo_books.h"
+#include "demo_media.h"
 #include "circulation/branch.h"
 #include "cli.h"
 #include "commands.h"
@@ -108,6 +109,16 @@ int cmd_demo(int argc, char **argv)
 			goto out;
 		}
 		printf("demo e-books: %d added (from Debian's fortunes-zh texts)\n", books);
+	}
+	{
+		int media = 0;
+		char merr[512] = "";
+		if ((rc = demo_add_media(app, &media, merr, sizeof(merr)))) {
+			fprintf(stderr, "shuxiang: demo: %s\n", merr);
+			goto out;
+		}
+		printf("demo videos and audiobooks: %d added (made with libav and espeak-ng)\n",
+		       media);
 	}
 	printf("demo library created in %s\n", cfg.data);
 out:

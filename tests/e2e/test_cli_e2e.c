@@ -1,4 +1,5 @@
 /* The `shuxiang` command line: subcommands, settings and their precedence, no default accounts. */
+#include <jansson.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,6 +224,50 @@ static void test_concurrent_first_start(const char *data)
 	}
 }
 
+/* `shuxiang demo`: 61 e-books, 12 videos and 3 audiobooks with chapters, all served; a second
+ * run leaves the library as it is. */
+static void test_demo(const char *data)
+{
+	char dir[700];
+	struct server s;
+	long st;
+	json_t *j;
+	size_t i;
+	json_t *r;
+
+	snprintf(dir, sizeof(dir), "%s/demo", data);
+	CHECK_EQ_INT(sx_run_all(out, sizeof(out), "demo", "--data", dir, (char *)NULL), 0);
+	CHECK_CONTAINS(out, "demo e-books: 61 added");
+	CHECK_CONTAINS(out, "demo videos and audiobooks: 15 added");
+	if (server_start(&s, dir, NULL)) {
+		CHECK(false, "the demo library serves");
+		return;
+	}
+	j = http_get_json(&s, "/api/v1/resources?kind=video&limit=100", NULL, &st);
+	CHECK(st == 200 && json_array_size(json_object_get(j, "items")) == 12, "12 videos: %zu",
+	      json_array_size(json_object_get(j, "items")));
+	json_array_foreach(json_object_get(j, "items"), i, r)
+	{
+		CHECK(json_integer_value(json_object_get(r, "duration_ms")) >= 5000,
+		      "a video's length");
+		CHECK(json_is_object(json_object_get(r, "cover")), "a video's cover");
+	}
+	json_decref(j);
+	j = http_get_json(&s, "/api/v1/resources?kind=audiobook&limit=100", NULL, &st);
+	CHECK(st == 200 && json_array_size(json_object_get(j, "items")) == 3, "3 audiobooks: %zu",
+	      json_array_size(json_object_get(j, "items")));
+	json_array_foreach(json_object_get(j, "items"), i, r)
+	{
+		CHECK(json_array_size(json_object_get(r, "toc")) >= 3, "chapters of %s",
+		      check_s(json_string_value(json_object_get(r, "title"))));
+		CHECK_CONTAINS(json_string_value(json_at(r, "category.name")), "有声读物");
+	}
+	json_decref(j);
+	server_stop(&s);
+	CHECK_EQ_INT(sx_run_all(out, sizeof(out), "demo", "--data", dir, (char *)NULL), 0);
+	CHECK_CONTAINS(out, "already exists");
+}
+
 int main(void)
 {
 	char data[512];
@@ -234,6 +279,7 @@ int main(void)
 	test_accounts(data);
 	test_default_data_dir(data);
 	test_concurrent_first_start(data);
+	test_demo(data);
 	tmpdir_remove(data);
 	CHECK_DONE();
 }

@@ -1,5 +1,5 @@
-// Formatting and small widgets shared by the parts of 上传与任务: sizes in MB, times, author
-// lists, resource links and WeUI progress bars.
+// Formatting and small widgets shared by the parts of 上传与任务: sizes in MB, times, spans
+// of time (时长, 剩余), author lists, resource links and WeUI progress bars.
 import { h } from '../dom.js';
 
 const AUTHOR_ROLES = { aut: '著', trl: '译', edt: '编', ill: '绘', nrt: '播讲' };
@@ -24,6 +24,25 @@ export function formatTime(sec) {
   if (d.toDateString() === now.toDateString()) return hms;
   const md = pad2(d.getMonth() + 1) + '-' + pad2(d.getDate());
   return (d.getFullYear() === now.getFullYear() ? '' : d.getFullYear() + '-') + md + ' ' + hms;
+}
+
+/** A span of seconds in words: "45 秒", "2 分 10 秒", "1 小时 5 分". */
+export function formatSpan(sec) {
+  const s = Math.max(0, Math.round(Number(sec) || 0));
+  if (s < 60) return s + ' 秒';
+  const hours = Math.floor(s / 3600);
+  const min = Math.floor((s % 3600) / 60);
+  if (hours) return hours + ' 小时' + (min ? ' ' + min + ' 分' : '');
+  return min + ' 分' + (s % 60 ? ' ' + (s % 60) + ' 秒' : '');
+}
+
+/** A media time as a player shows it: "0:05", "12:30", "1:02:03". */
+export function formatClock(sec) {
+  const s = Math.max(0, Math.floor(Number(sec) || 0));
+  const hours = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = pad2(s % 60);
+  return hours ? hours + ':' + pad2(mm) + ':' + ss : mm + ':' + ss;
 }
 
 export function authorsText(authors) {

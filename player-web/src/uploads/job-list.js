@@ -1,14 +1,18 @@
 // The job list of 上传与任务: GET /api/v1/staff/jobs polled every 1.5 s while anything is
 // queued, running or uploading, every 10 s otherwise, every 30 s while the tab is hidden; a
-// state filter, older pages, retry and cancel. A bundle's row jobs show under their bundle.
+// state filter, older pages, retry and cancel. A bundle's row jobs show under their bundle,
+// except its audio/video transcodes (kind "media", lane "transcode"): they take minutes, so
+// each has its own item, with its percent and time left, naming the bundle it came from.
 // Each job's <li> is rebuilt only when what it shows changed, so focus and open reports stay.
 import { errorText, jobs as jobsApi } from '../api.js';
 import { $, busy, h, setText, show } from '../dom.js';
-import { formatTime, progressBar } from './format.js';
+import { formatSpan, formatTime, progressBar } from './format.js';
 import { jobResult } from './job-result.js';
 
 const STATE_LABELS = { queued: '排队中', running: '处理中', done: '已完成', failed: '失败', cancelled: '已取消' };
-const JOB_KIND_LABELS = { ingest: '单个文件', bundle: '批量包', transcode: '转码' };
+const JOB_KIND_LABELS = { ingest: '单个文件', bundle: '批量包', media: '音视频' };
+const LANE_LABELS = { transcode: '转码' }; // the default lane has no chip
+const MAKES_RESOURCES = new Set(['ingest', 'bundle', 'media']);
 
 const POLL_FAST = 1500;
 const POLL_SLOW = 10000;
@@ -18,6 +22,18 @@ const NAMES_KEY = 'sx.uploads.jobNames';
 
 function isActive(job) {
   return job.state === 'queued' || job.state === 'running';
+}
+
+/** A child job that has its own item in the list rather than only a line under its parent. */
+function standsAlone(job) {
+  return job.kind === 'media';
+}
+
+/** "剩余约 2 分 10 秒" from eta_seconds, or '' when the server has no estimate. */
+function etaText(job) {
+  const eta = job.eta_seconds;
+  if (eta == null || !Number.isFinite(Number(eta))) return '';
+  return Number(eta) < 1 ? '即将完成' : '剩余约 ' + formatSpan(eta);
 }
 
 /** Names of the files uploaded from this tab, by job id (jobs of old servers carry none). */
@@ -101,7 +117,7 @@ export function createJobList({ isSignedIn, authLost, uploadsBusy, onIngested })
     const ended = [];
     for (const j of items) {
       const old = st.jobs.get(j.id);
-      if (old && isActive(old) && !isActive(j) && j.parent_id == null) ended.push(j);
+      if (old && isActive(old) && !isActive(j) && (j.parent_id == null || standsAlone(j))) ended.push(j);
       if (old && isActive(old) && j.state === 'done') finished.push(j);
       else if (!old && st.loaded && j.state === 'done') finished.push(j);
       st.jobs.set(j.id, j);
@@ -136,7 +152,7 @@ export function createJobList({ isSignedIn, authLost, uploadsBusy, onIngested })
       st.loaded = true;
       showJobsError('');
       renderJobs();
-      if (finished.some((j) => j.kind === 'ingest' || j.kind === 'bundle')) onIngested();
+      if (finished.some((j) => MAKES_RESOURCES.has(j.kind))) onIngested();
     } catch (e) {
       if (authLost(e)) return;
       showJobsError('任务列表刷新失败：' + errorText(e, '无法连接服务器') + '（稍后自动重试）');
@@ -168,8 +184,10 @@ export function createJobList({ isSignedIn, authLost, uploadsBusy, onIngested })
   }
 
   function jobSignature(job, children) {
-    const kids = children.map((c) => c.id + ':' + c.state + ':' + c.progress).join(',');
-    return [job.state, job.progress, job.attempts, job.error, job.updated_at, jobName(job), kids].join('|');
+    // A parent shows its children's states only (counts, report rows), not their progress.
+    const kids = children.map((c) => c.id + ':' + c.state).join(',');
+    const parent = job.parent_id != null && st.jobs.has(job.parent_id) ? 'p' : '';
+    return [job.state, job.progress, job.eta_seconds, job.attempts, job.error, job.updated_at, jobName(job), kids, parent].join('|');
   }
 
   function renderJobs() {
@@ -181,7 +199,8 @@ export function createJobList({ isSignedIn, authLost, uploadsBusy, onIngested })
         children.get(j.parent_id).push(j);
       }
     }
-    const top = all.filter((j) => !(j.parent_id != null && st.jobs.has(j.parent_id))).sort((a, b) => b.id - a.id);
+    const nested = (j) => j.parent_id != null && st.jobs.has(j.parent_id) && !standsAlone(j);
+    const top = all.filter((j) => !nested(j)).sort((a, b) => b.id - a.id);
 
     const keep = new Set(top.map((j) => j.id));
     for (const [id, rec] of st.jobEls) {
@@ -240,22 +259,32 @@ export function createJobList({ isSignedIn, authLost, uploadsBusy, onIngested })
         'div',
         { class: 'up-job__head' },
         h('span', { class: 'up-kind up-kind_' + job.kind, 'data-testid': 'job-kind' }, JOB_KIND_LABELS[job.kind] || job.kind),
+        LANE_LABELS[job.lane]
+          ? h('span', { class: 'up-lane up-lane_' + job.lane, 'data-testid': 'job-lane', title: '处理队列' }, LANE_LABELS[job.lane])
+          : null,
         h('span', { class: 'up-job__name', id: nameId, 'data-testid': 'job-name' }, name),
         h('span', { class: 'up-state up-state_' + job.state, 'data-testid': 'job-state' }, STATE_LABELS[job.state] || job.state),
       ),
     );
 
-    const meta = ['任务 #' + job.id, '提交于 ' + formatTime(job.created_at)];
+    const meta = ['任务 #' + job.id];
+    if (job.parent_id != null) meta.push(parentRef(job.parent_id));
+    meta.push('提交于 ' + formatTime(job.created_at));
     if (job.finished_at && !isActive(job)) meta.push('结束于 ' + formatTime(job.finished_at));
     if (job.attempts > 1 || (job.state === 'failed' && job.max_attempts > 1)) {
       meta.push('第 ' + job.attempts + '/' + job.max_attempts + ' 次尝试');
     }
-    li.append(h('div', { class: 'up-job__meta' }, meta.join(' · ')));
+    const metaEl = h('div', { class: 'up-job__meta' });
+    meta.forEach((m, i) => metaEl.append(i ? ' · ' : '', m));
+    li.append(metaEl);
 
     if (job.state === 'running') {
-      li.append(progressBar(job.progress, '任务进度：' + name, 'job-progress'));
+      const bar = progressBar(job.progress, '任务进度：' + name, 'job-progress');
+      const eta = etaText(job);
+      if (eta) bar.append(h('span', { class: 'up-job__eta', 'data-testid': 'job-eta' }, eta));
+      li.append(bar);
     } else if (job.state === 'queued') {
-      li.append(h('p', { class: 'up-job__wait' }, '等待空闲的处理线程…'));
+      li.append(h('p', { class: 'up-job__wait' }, job.lane === 'transcode' ? '排队等待转码（每次转一个）…' : '等待空闲的处理线程…'));
     }
 
     if (job.error && job.state !== 'done') {
@@ -271,7 +300,9 @@ export function createJobList({ isSignedIn, authLost, uploadsBusy, onIngested })
       );
     }
 
-    if (job.state === 'done' && job.result && typeof job.result === 'object') li.append(jobResult(job, name));
+    if (job.state === 'done' && job.result && typeof job.result === 'object') {
+      li.append(jobResult(job, name, (id) => st.jobs.get(id) || null));
+    }
 
     const actions = h('div', { class: 'up-job__actions' });
     if (isActive(job)) {
@@ -281,6 +312,20 @@ export function createJobList({ isSignedIn, authLost, uploadsBusy, onIngested })
     }
     if (actions.childElementCount) li.append(actions);
     return li;
+  }
+
+  /** "来自批量包 #N": a button to the parent's item when it is listed, else the text. */
+  function parentRef(parentId) {
+    const text = '来自批量包 #' + parentId;
+    if (!st.jobEls.has(parentId) && !st.jobs.has(parentId)) return h('span', { 'data-testid': 'job-parent' }, text);
+    const b = h('button', { type: 'button', class: 'up-linkbtn', 'data-testid': 'job-parent', 'data-parent-id': parentId }, text);
+    b.addEventListener('click', () => {
+      const rec = st.jobEls.get(parentId);
+      if (!rec) return;
+      rec.li.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+      rec.li.focus({ preventScroll: true });
+    });
+    return b;
   }
 
   function jobAction(job, action, label, aria) {

@@ -1,8 +1,10 @@
-// One resource in a dialog (opened by #resource-<id>): its details, and a form that sends the
-// changed catalogue fields with PATCH /api/v1/staff/resources/<id>.
+// One resource in a dialog (opened by #resource-<id>): its details, a preview of a video's or
+// an audiobook's HLS rendition (media-preview.js), and a form that sends the changed catalogue
+// fields with PATCH /api/v1/staff/resources/<id>.
 import { ApiError, errorText, resources as resApi } from '../api.js';
 import { $, busy, h, setText, show } from '../dom.js';
-import { authorsText, FORMAT_LABELS, formatMB, formatTime } from './format.js';
+import { authorsText, FORMAT_LABELS, formatMB, formatSpan, formatTime } from './format.js';
+import { createMediaPreview, hasMediaPreview } from './media-preview.js';
 import { coverImg } from './resource-list.js';
 
 const RES_KIND_LABELS = { ebook: '电子书', audiobook: '有声读物', video: '视频' };
@@ -92,6 +94,8 @@ export function createResourceDialog({ isSignedIn, authLost, onSaved }) {
     formSubmit: $('res-form-submit'),
   };
   let current = null; // the resource shown, once loaded
+  let preview = null; // its media preview, kept while the same resource is shown
+  let opening = 0; // the latest open(): an older answer that comes late is dropped
 
   field('category').replaceChildren(
     h('option', { value: '' }, '（未分类）'),
@@ -117,6 +121,8 @@ export function createResourceDialog({ isSignedIn, authLost, onSaved }) {
         ['中图分类号', res.clc],
         ['分类', res.category && res.category.name],
         ['丛书', res.series],
+        ['时长', res.duration_ms > 0 ? formatSpan(res.duration_ms / 1000) : ''],
+        ['分辨率', res.width && res.height ? res.width + '×' + res.height : ''],
         ['页数', res.pages],
         ['章节', res.chapters],
         ['授权', licenceText(res.licence)],
@@ -127,13 +133,28 @@ export function createResourceDialog({ isSignedIn, authLost, onSaved }) {
         ['简介', res.description],
       ]),
     );
-    els.dialogBody.replaceChildren(body);
+    if (hasMediaPreview(res)) {
+      if (!preview || preview.id !== res.id) {
+        dropPreview();
+        preview = createMediaPreview(res);
+      }
+      els.dialogBody.replaceChildren(preview.el, body);
+    } else {
+      dropPreview();
+      els.dialogBody.replaceChildren(body);
+    }
 
     for (const k of FORM_TEXT_FIELDS) field(k).value = res[k] == null ? '' : String(res[k]);
     field('authors').value = (res.authors || []).map((a) => a.name).join('; ');
     field('category').value = (res.category && res.category.code) || '';
     show(els.formMsg, false);
     show(els.form, true);
+  }
+
+  /** Stop the preview's playback and free its player. */
+  function dropPreview() {
+    if (preview) preview.destroy();
+    preview = null;
   }
 
   function showDialogError(message) {
@@ -150,16 +171,20 @@ export function createResourceDialog({ isSignedIn, authLost, onSaved }) {
   async function open(id) {
     if (!isSignedIn()) return;
     current = null;
+    dropPreview();
     setText(els.dialogTitle, '资源详情');
     els.dialogBody.replaceChildren(h('p', { class: 'up-empty' }, h('i', { class: 'weui-loading', 'aria-hidden': 'true' }), ' 正在加载…'));
     show(els.form, false);
     showDialogError('');
     if (!els.dialog.open) els.dialog.showModal();
+    const seq = ++opening;
     try {
       const res = await resApi.get(id);
+      if (seq !== opening || !els.dialog.open) return; // closed, or another resource asked for
       current = res;
       render(res);
     } catch (e) {
+      if (seq !== opening || !els.dialog.open) return;
       if (authLost(e)) return;
       els.dialogBody.replaceChildren();
       showDialogError(e instanceof ApiError && e.status === 404 ? '该资源不存在或已删除。' : '加载失败：' + errorText(e, '无法连接服务器'));
@@ -174,6 +199,8 @@ export function createResourceDialog({ isSignedIn, authLost, onSaved }) {
   window.addEventListener('hashchange', openFromHash);
   els.dialogClose.addEventListener('click', () => els.dialog.close());
   els.dialog.addEventListener('close', () => {
+    dropPreview();
+    els.dialogBody.replaceChildren();
     if (/^#resource-/.test(location.hash)) history.replaceState(null, '', location.pathname + location.search);
   });
 

@@ -5,8 +5,10 @@ import { ApiError, errorText, uploadFile } from '../api.js';
 import { $, h, setText, show } from '../dom.js';
 import { formatMB, progressBar, setProgress } from './format.js';
 
-const ACCEPTED = /\.(epub|txt|pdf|zip|tar|tgz|tar\.gz)$/i;
-const ACCEPTED_HINT = 'EPUB、TXT、PDF 或 ZIP/TAR 批量包';
+// Books, bundles, and the audio and video the server transcodes (services/ingest/common.c).
+const ACCEPTED =
+  /\.(epub|txt|pdf|zip|tar|tgz|tar\.gz|mp3|m4a|m4b|aac|flac|ogg|oga|opus|wav|mp4|m4v|mov|mkv|webm|avi|ts|flv|ogv)$/i;
+const ACCEPTED_HINT = 'EPUB、TXT、PDF、音频、视频或 ZIP/TAR 批量包';
 
 /**
  * Wire the upload panel. `isActive()`: uploads may start (signed in with the right role);
