@@ -603,16 +603,47 @@ static void test_bad_input(void)
 	CHECK(health_ok(), "the server answers");
 }
 
-/* A transcode cut by SIGKILL resumes after a restart and makes exactly one resource. */
-static void test_resume_after_kill(void)
+/* Files left in DATA/staging (none once every job has ended). */
+static int staging_entries(void)
 {
-	char path[700], p[96];
+	char staging[700];
+	int left = 0;
+	DIR *d;
+	struct dirent *de;
+
+	snprintf(staging, sizeof(staging), "%s/staging", data);
+	d = opendir(staging);
+	while (d && (de = readdir(d)))
+		left += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return left;
+}
+
+/* Poll job id until its progress reaches at least percent (or it ends): the job document. */
+static json_t *wait_progress(long long id, int percent)
+{
+	char p[96];
 	long st;
-	long long id;
 	json_t *job = NULL;
 	struct timespec t0, t;
 
-	workpath(path, sizeof(path), "long.mp4");
+	snprintf(p, sizeof(p), "/api/v1/staff/jobs/%lld", id);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		json_decref(job);
+		job = http_get_json(&srv, p, staff, &st);
+		if (jint(job, "job.progress") >= percent || job_state_ended(jstr(job, "job.state")))
+			return job;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 60)
+			return job;
+		usleep(50000);
+	}
+}
+
+static void make_long_video(const char *path)
+{
 	media_fixture_make(path, &(struct media_fixture){.muxer = "mp4",
 	                                                 .vcodec = "mpeg4",
 	                                                 .width = 1280,
@@ -621,20 +652,53 @@ static void test_resume_after_kill(void)
 	                                                 .acodec = "aac",
 	                                                 .seconds = 30,
 	                                                 .threads = 2});
+}
+
+/* Cancelling a running transcode stops it between packets: no resource, nothing in staging. */
+static void test_cancel(void)
+{
+	char path[700], p[96];
+	struct http_result r;
+	long st;
+	long long id;
+	json_t *job;
+
+	workpath(path, sizeof(path), "long.mp4");
+	make_long_video(path);
+	id = upload_file(path, "取消的视频.mp4", &st, NULL);
+	CHECK(st == 202 && id > 0, "upload: %ld", st);
+	job = wait_progress(id, 3);
+	CHECK_STR(jstr(job, "job.state"), "running");
+	json_decref(job);
+	snprintf(p, sizeof(p), "/api/v1/staff/jobs/%lld/cancel", id);
+	CHECK(http_do(&srv, p,
+	              &(struct http_opts){
+	                  .method = "POST", .cookie = staff, .origin = "auto", .body = "{}"},
+	              &r) == 0 &&
+	          r.status == 200,
+	      "cancel: %ld", r.status);
+	http_result_free(&r);
+	job = http_job_wait(&srv, staff, id, 30);
+	CHECK_STR(jstr(job, "state"), "cancelled");
+	CHECK(jint(job, "progress") < 100, "stopped part way: %lld", jint(job, "progress"));
+	json_decref(job);
+	usleep(200000);
+	CHECK(staging_entries() == 0, "staging empty after the cancel: %d", staging_entries());
+}
+
+/* A transcode cut by SIGKILL resumes after a restart and makes exactly one resource. */
+static void test_resume_after_kill(void)
+{
+	char path[700];
+	long st;
+	long long id;
+	json_t *job;
+
+	workpath(path, sizeof(path), "long.mp4");
+	make_long_video(path);
 	id = upload_file(path, "长视频.mp4", &st, NULL);
 	CHECK(st == 202 && id > 0, "upload: %ld", st);
-	snprintf(p, sizeof(p), "/api/v1/staff/jobs/%lld", id);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) { /* wait until it is well under way */
-		json_decref(job);
-		job = http_get_json(&srv, p, staff, &st);
-		if (jint(job, "job.progress") >= 5 || job_state_ended(jstr(job, "job.state")))
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec > 60)
-			break;
-		usleep(50000);
-	}
+	job = wait_progress(id, 5); /* well under way */
 	CHECK_STR(jstr(job, "job.state"), "running");
 	CHECK(json_is_integer(json_at(job, "job.eta_seconds")), "an estimate of the time left");
 	json_decref(job);
@@ -652,19 +716,7 @@ static void test_resume_after_kill(void)
 	}
 	json_decref(job);
 	/* staging holds nothing of the killed run */
-	{
-		char staging[700];
-		int left = 0;
-		DIR *d;
-		struct dirent *de;
-		snprintf(staging, sizeof(staging), "%s/staging", data);
-		d = opendir(staging);
-		while (d && (de = readdir(d)))
-			left += de->d_name[0] != '.';
-		if (d)
-			closedir(d);
-		CHECK(left == 0, "staging empty: %d left", left);
-	}
+	CHECK(staging_entries() == 0, "staging empty: %d left", staging_entries());
 }
 
 /* The server's log without the access lines, when something failed. */
@@ -697,6 +749,7 @@ int main(void)
 	test_audio_with_cover_and_broken_id3();
 	test_audiobook_folder();
 	test_bad_input();
+	test_cancel();
 	test_resume_after_kill();
 
 	server_stop(&srv);
