@@ -248,19 +248,13 @@ static int mkdir_in(const char *tmp, const char *name, char *out, size_t n)
 	return 0;
 }
 
-static struct resource_rendition hls_rendition(const char *hlsdir,
-                                               const struct transcode_result *tr)
+/* The HLS rendition in tmp/hls: its size is the largest variant's. */
+static struct resource_rendition hls_rendition(const char *tmp, const struct transcode_result *tr)
 {
-	long long bytes = 0;
 	const struct transcode_rendition *top = &tr->renditions[tr->nb_renditions - 1];
 
-	ingest_dir_bytes(hlsdir, &bytes);
-	return (struct resource_rendition){.name = "hls",
-	                                   .media_type = "application/vnd.apple.mpegurl",
-	                                   .path = "hls/master.m3u8",
-	                                   .bytes = bytes,
-	                                   .width = top->width,
-	                                   .height = top->height};
+	return ingest_dir_rendition(tmp, "hls", "application/vnd.apple.mpegurl", "hls/master.m3u8",
+	                            top->width, top->height);
 }
 
 /* ---------- one file ---------- */
@@ -442,33 +436,14 @@ int ingest_media(struct ingest_ctx *x, const char *hex, const char *name,
 	rn.created_by = x->account_id;
 	if (j.have_cover)
 		rend[nrend++] = ingest_cover_rendition(j.tmp, &j.cover, j.cover_generated, &rn);
-	rend[nrend++] = hls_rendition(j.hls, &j.tr);
-	if (video) {
-		long long bytes = 0;
-		if (ingest_pathf(dir, sizeof(dir), "%s/poster", j.tmp))
-			ingest_dir_bytes(dir, &bytes);
-		rend[nrend++] = (struct resource_rendition){.name = "poster",
-		                                            .media_type = "image/jpeg",
-		                                            .path = "poster/poster.jpg",
-		                                            .bytes = bytes,
-		                                            .width = pi.width,
-		                                            .height = pi.height};
-		if (ti.count) {
-			bytes = 0;
-			if (ingest_pathf(dir, sizeof(dir), "%s/thumbs", j.tmp))
-				ingest_dir_bytes(dir, &bytes);
-			rend[nrend++] = (struct resource_rendition){.name = "thumbs",
-			                                            .media_type = "text/vtt",
-			                                            .path = "thumbs/thumbs.vtt",
-			                                            .bytes = bytes,
-			                                            .width = ti.tile_width,
-			                                            .height = ti.tile_height};
-		}
-	}
-	if (j.prog.job && job_progress(j.prog.job, 99) == -ECANCELED) {
-		rc = -ECANCELED;
-		goto done;
-	}
+	rend[nrend++] = hls_rendition(j.tmp, &j.tr);
+	if (video)
+		rend[nrend++] = ingest_dir_rendition(j.tmp, "poster", "image/jpeg",
+		                                     "poster/poster.jpg", pi.width, pi.height);
+	if (video && ti.count)
+		rend[nrend++] =
+		    ingest_dir_rendition(j.tmp, "thumbs", "text/vtt", "thumbs/thumbs.vtt",
+		                         ti.tile_width, ti.tile_height);
 	rc = ingest_store(x, db, j.tmp, &rn, rend, nrend, NULL, out);
 	if (rc == 0 && out->status == INGEST_OK)
 		log_info("ingest media resource=%lld kind=%s duration_ms=%lld renditions=%d%s",
@@ -637,11 +612,7 @@ int ingest_audiobook(struct ingest_ctx *x, const struct ingest_part *parts, size
 	rn.created_by = x->account_id;
 	if (j.have_cover)
 		rend[nrend++] = ingest_cover_rendition(j.tmp, &j.cover, j.cover_generated, &rn);
-	rend[nrend++] = hls_rendition(j.hls, &j.tr);
-	if (j.prog.job && job_progress(j.prog.job, 99) == -ECANCELED) {
-		rc = -ECANCELED;
-		goto done;
-	}
+	rend[nrend++] = hls_rendition(j.tmp, &j.tr);
 	rc = ingest_store(x, db, j.tmp, &rn, rend, nrend, NULL, out);
 	if (rc == 0 && out->status == INGEST_OK)
 		log_info("ingest audiobook resource=%lld chapters=%d duration_ms=%lld",
@@ -710,13 +681,12 @@ static bool row_from_json(json_t *o, struct manifest_row *row)
 int ingest_job_media(void *ctx, struct job_ctx *job)
 {
 	struct ingest_ctx x = {.app = ctx, .job = job, .job_id = job_id(job)};
-	json_t *p = job_payload(job), *parts_j, *res;
+	json_t *p = job_payload(job), *parts_j;
 	struct manifest_row row;
 	struct ingest_outcome oc;
 	struct ingest_part *parts = NULL;
 	const char *name = NULL, *hex = NULL;
 	bool has_row;
-	char *text;
 	int rc;
 
 	if (!p || json_unpack(p, "{s:s}", "name", &name)) {
@@ -750,20 +720,5 @@ int ingest_job_media(void *ctx, struct job_ctx *job)
 		job_set_error(job, false, "任务参数无效");
 		return -EINVAL;
 	}
-	if (rc)
-		return rc;
-	if (oc.status == INGEST_FAILED) {
-		job_set_error(job, oc.retry, "%s", oc.reason);
-		return -EBADMSG;
-	}
-	res = json_pack("{s:s,s:s,s:{s:I,s:s}}", "name", name, "status",
-	                oc.status == INGEST_OK ? "ok" : "duplicate", "resource", "id",
-	                (json_int_t)oc.resource_id, "title", oc.title);
-	text = res ? json_dumps(res, JSON_COMPACT) : NULL;
-	json_decref(res);
-	if (!text)
-		return -ENOMEM;
-	job_set_result(job, text);
-	free(text);
-	return 0;
+	return rc ? rc : ingest_job_finish(job, name, &oc);
 }

@@ -262,25 +262,56 @@ void ingest_terms_apply(const struct ingest_terms *t, struct resource_new *rn)
 	rn->kiosk_month = t->kiosk_month;
 }
 
+struct resource_rendition ingest_dir_rendition(const char *tmp, const char *name,
+                                               const char *media_type, const char *path, int width,
+                                               int height)
+{
+	char dir[4096];
+	long long bytes = 0;
+
+	if (ingest_pathf(dir, sizeof(dir), "%s/%.*s", tmp, (int)strcspn(path, "/"), path))
+		ingest_dir_bytes(dir, &bytes);
+	return (struct resource_rendition){.name = name,
+	                                   .media_type = media_type,
+	                                   .path = path,
+	                                   .bytes = bytes,
+	                                   .width = width,
+	                                   .height = height};
+}
+
 struct resource_rendition ingest_cover_rendition(const char *tmp, const struct cover_info *cover,
                                                  bool generated, struct resource_new *rn)
 {
-	char cdir[4096];
-	long long cbytes = 0;
-
 	rn->cover_width = cover->width;
 	rn->cover_height = cover->height;
 	rn->thumb_width = cover->thumb_width;
 	rn->thumb_height = cover->thumb_height;
 	rn->cover_generated = generated;
-	if (ingest_pathf(cdir, sizeof(cdir), "%s/cover", tmp))
-		ingest_dir_bytes(cdir, &cbytes);
-	return (struct resource_rendition){.name = "cover",
-	                                   .media_type = "image/jpeg",
-	                                   .path = "cover",
-	                                   .bytes = cbytes,
-	                                   .width = cover->width,
-	                                   .height = cover->height};
+	return ingest_dir_rendition(tmp, "cover", "image/jpeg", "cover", cover->width,
+	                            cover->height);
+}
+
+int ingest_job_finish(struct job_ctx *job, const char *name, const struct ingest_outcome *out)
+{
+	json_t *res;
+	char *text;
+
+	if (out->status == INGEST_FAILED) {
+		job_set_error(job, out->retry, "%s", out->reason);
+		return -EBADMSG;
+	}
+	res = json_pack("{s:s,s:s,s:{s:I,s:s}}", "name", name, "status",
+	                out->status == INGEST_OK ? "ok" : "duplicate", "resource", "id",
+	                (json_int_t)out->resource_id, "title", out->title);
+	text = res ? json_dumps(res, JSON_COMPACT) : NULL;
+	json_decref(res);
+	if (!text)
+		return -ENOMEM;
+	job_set_result(job, text);
+	free(text);
+	log_info("ingest job=%lld status=%s resource=%lld", job_id(job),
+	         out->status == INGEST_OK ? "ok" : "duplicate", out->resource_id);
+	return 0;
 }
 
 int ingest_store(struct ingest_ctx *x, struct db *db, char tmp[4096], const struct resource_new *rn,
@@ -292,6 +323,9 @@ int ingest_store(struct ingest_ctx *x, struct db *db, char tmp[4096], const stru
 	long long id = 0;
 	int rc;
 
+	/* the last chance to stop: past here the resource exists */
+	if (x->job && !x->in_bundle && job_progress(x->job, 99) == -ECANCELED)
+		return -ECANCELED;
 	if ((rc = db_begin(db))) {
 		ingest_fail(out, true, "数据库繁忙，请稍后重试");
 		return rc;

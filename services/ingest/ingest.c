@@ -1100,8 +1100,6 @@ static int job_ingest(void *ctx, struct job_ctx *job)
 	struct ingest_ctx x = {.app = ctx, .job = job, .job_id = job_id(job)};
 	struct ingest_outcome oc;
 	const char *hex, *name;
-	json_t *res;
-	char *text;
 	int rc;
 
 	if ((rc = payload_blob(job, &hex, &name)))
@@ -1112,22 +1110,7 @@ static int job_ingest(void *ctx, struct job_ctx *job)
 	}
 	if ((rc = ingest_blob(&x, hex, name, NULL, &oc)))
 		return rc;
-	if (oc.status == INGEST_FAILED) {
-		job_set_error(job, oc.retry, "%s", oc.reason);
-		return -EBADMSG;
-	}
-	res = json_pack("{s:s,s:s,s:{s:I,s:s}}", "name", name, "status",
-	                oc.status == INGEST_OK ? "ok" : "duplicate", "resource", "id",
-	                (json_int_t)oc.resource_id, "title", oc.title);
-	text = res ? json_dumps(res, JSON_COMPACT) : NULL;
-	json_decref(res);
-	if (!text)
-		return -ENOMEM;
-	job_set_result(job, text);
-	free(text);
-	log_info("ingest job=%lld status=%s resource=%lld", x.job_id,
-	         oc.status == INGEST_OK ? "ok" : "duplicate", oc.resource_id);
-	return 0;
+	return ingest_job_finish(job, name, &oc);
 }
 
 static int job_bundle(void *ctx, struct job_ctx *job)

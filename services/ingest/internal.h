@@ -74,6 +74,16 @@ bool ingest_draw_cover(const char *tmp, const struct book_meta *m, const struct 
 /* Copy the terms (ISBN, CLC, category, licence, kiosk month) into rn. */
 void ingest_terms_apply(const struct ingest_terms *t, struct resource_new *rn);
 
+/* A rendition whose files are the folder that starts path ("poster/poster.jpg" → tmp/poster,
+ * "cover" → tmp/cover): bytes summed over that folder. */
+struct resource_rendition ingest_dir_rendition(const char *tmp, const char *name,
+                                               const char *media_type, const char *path, int width,
+                                               int height);
+
+/* The end of a job that ingested one item (name): its result, or its error from out.
+ * Returns what the job handler returns. */
+int ingest_job_finish(struct job_ctx *job, const char *name, const struct ingest_outcome *out);
+
 /* The "cover" rendition of tmp/cover for rn (sizes set in rn from cover). */
 struct resource_rendition ingest_cover_rendition(const char *tmp, const struct cover_info *cover,
                                                  bool generated, struct resource_new *rn);
@@ -82,7 +92,8 @@ struct resource_rendition ingest_cover_rendition(const char *tmp, const struct c
  * The one transaction: insert rn (with rend, passages), write the op_log row, rename tmp to
  * DATA/media/<id>, commit. On success out is ok (or duplicate when the same source finished in
  * another job meanwhile) and tmp is emptied (moved); otherwise out is failed with a reason and
- * tmp left for the caller to remove. Returns 0, or a negative errno on failure.
+ * tmp left for the caller to remove. Returns 0, or a negative errno on failure (-ECANCELED
+ * when x's job was cancelled just before: nothing stored).
  */
 int ingest_store(struct ingest_ctx *x, struct db *db, char tmp[4096], const struct resource_new *rn,
                  const struct resource_rendition *rend, int nrend,
