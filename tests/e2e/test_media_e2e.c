@@ -539,6 +539,37 @@ static void test_audiobook_folder(void)
 	json_decref(job);
 }
 
+/* The containers staff bring besides MP4 and MKV: each ends as a video with an HLS ladder. */
+static void test_other_containers(void)
+{
+	static const struct {
+		const char *name, *muxer, *vcodec, *acodec;
+	} kinds[] = {
+	    {"片段.webm", "webm", "libvpx", "libvorbis"},
+	    {"片段.avi", "avi", "mpeg4", "libmp3lame"},
+	    {"片段.ts", "mpegts", "mpeg4", "aac"},
+	    {"片段.flv", "flv", "libx264", "aac"},
+	    {"片段.ogv", "ogg", "libtheora", "libvorbis"},
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		char path[700];
+		json_t *job;
+
+		snprintf(path, sizeof(path), "%s/other-%zu", work, i);
+		media_fixture_make(path, &(struct media_fixture){.muxer = kinds[i].muxer,
+		                                                 .vcodec = kinds[i].vcodec,
+		                                                 .width = 320,
+		                                                 .height = 240,
+		                                                 .acodec = kinds[i].acodec,
+		                                                 .seconds = 2});
+		job = ingest(path, kinds[i].name);
+		CHECK(check_streq(jstr(job, "state"), "done"), "%s: done (error %s)", kinds[i].name,
+		      check_s(jstr(job, "error")));
+		json_decref(job);
+	}
+}
+
 /* Each hostile or broken file: a failed job whose reason contains want; no resource. */
 static void expect_failed(const char *path, const char *name, const char *want)
 {
@@ -748,6 +779,7 @@ int main(void)
 	test_video_without_audio_and_ladder();
 	test_audio_with_cover_and_broken_id3();
 	test_audiobook_folder();
+	test_other_containers();
 	test_bad_input();
 	test_cancel();
 	test_resume_after_kill();
