@@ -257,6 +257,13 @@ static struct resource_rendition hls_rendition(const char *tmp, const struct tra
 	                            top->width, top->height);
 }
 
+/* Videos go to the kiosk's 文化视频 and audio to 有声读物 unless the manifest says otherwise. */
+static void default_category(struct db *db, struct ingest_terms *t, const char *code)
+{
+	if (!t->category_id && category_find(db, code, &t->category_id, t->colour))
+		t->category_id = 0;
+}
+
 /* ---------- one file ---------- */
 
 struct av_job {
@@ -338,6 +345,7 @@ int ingest_media(struct ingest_ctx *x, const char *hex, const char *name,
 		return 0;
 	}
 	video = mi.has_video;
+	default_category(db, &terms, video ? "culture_video" : "audiobook");
 	if (ingest_mkdtemp(x, j.tmp, out))
 		goto done;
 	if ((rc = mkdir_in(j.tmp, "hls", j.hls, sizeof(j.hls)))) {
@@ -506,6 +514,7 @@ int ingest_audiobook(struct ingest_ctx *x, const struct ingest_part *parts, size
 	parts_digest(parts, nparts, digest);
 	if (ingest_prelude(x, digest, row, &db, &terms, out))
 		return 0;
+	default_category(db, &terms, "audiobook");
 	paths = calloc(nparts, sizeof(*paths));
 	starts = calloc(nparts, sizeof(*starts));
 	if (!paths || !starts || toc_alloc(&j, nparts)) {

@@ -337,6 +337,7 @@ static void test_video(void)
 	CHECK_STR(jstr(res, "title"), "京剧脸谱的颜色");
 	CHECK_STR(jstr(res, "authors.0.name"), "书香图书馆");
 	CHECK_STR(jstr(res, "description"), "红色代表忠勇。");
+	CHECK_STR(jstr(res, "category.name"), "文化视频");
 	CHECK(llabs(jint(res, "duration_ms") - 12000) < 200, "duration %lld",
 	      jint(res, "duration_ms"));
 	CHECK(jint(res, "width") == 640 && jint(res, "height") == 360, "size %lld×%lld",
@@ -439,6 +440,7 @@ static void test_audio_with_cover_and_broken_id3(void)
 	CHECK_STR(jstr(res, "format"), "audio");
 	CHECK_STR(jstr(res, "title"), "三国演义");
 	CHECK_STR(jstr(res, "authors.0.name"), "罗贯中");
+	CHECK_STR(jstr(res, "category.name"), "有声读物");
 	CHECK(json_is_false(json_at(res, "cover.generated")), "cover from the embedded picture");
 	CHECK(rendition(res, "hls") && !rendition(res, "poster"), "audio: hls, no poster");
 	CHECK(llabs(jint(res, "duration_ms") - 3000) < 200, "duration %lld",
