@@ -11,6 +11,7 @@ APT_PKGS := build-essential cmake pkg-config ca-certificates curl sqlite3 \
             libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcurl4-openssl-dev \
             libarchive-dev libexpat1-dev libuchardet-dev libpoppler-glib-dev libcairo2-dev \
             libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev \
+            libopencc-dev unicode-data libbz2-dev \
             fonts-noto-cjk fortunes-zh espeak-ng
 # Browser tests: Debian's Chromium (never a downloaded browser) and CJK fonts for the pages.
 # epubcheck checks the EPUBs we write; zip builds hostile archives in tests.

@@ -16,6 +16,8 @@
 #include "circulation/branch.h"
 #include "cli.h"
 #include "http/server.h"
+#include "catalog/search.h"
+#include "fts.h"
 #include "ingest/ingest.h"
 #include "transcode.h"
 #include "log.h"
@@ -114,8 +116,18 @@ int cmd_serve(int argc, char **argv)
 	};
 	{
 		int swept = 0;
+		long long indexed = 0;
+		struct db *db;
 		if (ingest_sweep_staging(app, &swept) == 0 && swept)
 			log_info("staging swept=%d (left by a stopped server)", swept);
+		/* the converter search folds traditional text with (also its set-up, once) */
+		const char *fold = fts_t2s_error();
+		if (fold)
+			log_warn("search t2s=off reason=\"%s\" (traditional text is not folded)",
+			         fold);
+		/* resources made before the search index existed */
+		if (app_db(app, &db) == 0 && search_index_missing(db, &indexed) == 0 && indexed)
+			log_info("search indexed=%lld (resources without an index row)", indexed);
 	}
 	{
 		const struct job_lane lanes[] = {{"default", (int)cfg.job_threads},
@@ -623,4 +635,41 @@ int cmd_transcode(int argc, char **argv)
 	       (long long)res.duration_ms);
 	free(starts);
 	return 0;
+}
+
+/* `shuxiang reindex`: the search index rebuilt from the resources and passages, in one
+ * transaction (readers keep the old index until it commits). */
+int cmd_reindex(int argc, char **argv)
+{
+	static const char usage[] = "shuxiang reindex [--data DIR]";
+	struct config cfg;
+	struct app *app;
+	struct db *db;
+	struct cli c;
+	struct timespec t0, t1;
+	long long resources = 0, passages = 0;
+	int rc;
+
+	rc = setup(argc, argv, usage, NULL, &c, &cfg, false);
+	if (rc >= 0)
+		return rc;
+	if (c.npos) {
+		fprintf(stderr, "usage: %s\n", usage);
+		return 2;
+	}
+	if (open_app(&cfg, &app))
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = app_db(app, &db);
+	if (!rc)
+		rc = search_reindex(db, &resources, &passages);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc)
+		fprintf(stderr, "shuxiang: reindex failed: %s\n", strerror(-rc));
+	else
+		printf("reindexed %lld resources and %lld passages in %.2f s\n", resources,
+		       passages,
+		       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	app_close(app);
+	return rc ? 1 : 0;
 }

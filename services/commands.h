@@ -10,6 +10,7 @@ int cmd_branch(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_transcode(int argc, char **argv);
+int cmd_reindex(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 

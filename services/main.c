@@ -23,6 +23,7 @@ static const struct {
     {"device", cmd_device, "add a kiosk, self-check or screen device"},
     {"branch", cmd_branch, "add a branch"},
     {"ingest", cmd_ingest, "add e-books, audio, video or a monthly bundle offline"},
+    {"reindex", cmd_reindex, "rebuild the search index"},
     {"transcode", cmd_transcode, "make HLS renditions of an audio or video file (no ingest)"},
     {"backup", cmd_backup, "consistent copy of the data directory"},
     {"demo", cmd_demo, "create the demo library"},

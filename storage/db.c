@@ -1,4 +1,5 @@
 #include "db.h"
+#include "fts.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -101,6 +102,10 @@ int db_open(struct db **out, const char *path)
 			break;
 		sqlite3_sleep(50);
 	}
+	if (rc)
+		goto out;
+	/* Every connection knows our FTS5 tokenizer: the search tables are declared with it. */
+	rc = fts_register(db->h);
 	if (rc)
 		goto out;
 	*out = db;

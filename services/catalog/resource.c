@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "catalog/isbn.h"
+#include "catalog/search.h"
 #include "oplog.h"
 
 static int bind_opt_int(sqlite3_stmt *st, int i, long long v)
@@ -197,6 +198,8 @@ int resource_insert(struct db *db, const struct resource_new *r,
 		if ((rc = db_run(st)))
 			return rc;
 	}
+	if ((rc = search_index_resource(db, *id)))
+		return rc;
 	for (size_t i = 0; passages && i < passages->n; i++) {
 		const struct passage *p = &passages->items[i];
 		if ((rc = db_prepare(db, sql_pass, &st)))
@@ -601,7 +604,7 @@ int resource_update(struct db *db, long long id, json_t *edit, time_t now, long 
 		rc = -ENOENT;
 		goto out;
 	}
-	if ((rc = apply_edit(db, id, edit, msg, msglen)))
+	if ((rc = apply_edit(db, id, edit, msg, msglen)) || (rc = search_index_resource(db, id)))
 		goto out;
 	{
 		/* which fields changed, not their values (descriptions can be long) */

@@ -7,6 +7,8 @@
 
 #include "app.h"
 #include "catalog/resource.h"
+#include "catalog/search.h"
+#include "utf8.h"
 
 #define LIST_MAX 100
 
@@ -137,7 +139,81 @@ static int h_files(void *ctx, struct http_req *req, struct http_resp *resp)
 	return http_send_file(req, resp, fd, NULL, http_mime_type(rel), "private, no-cache");
 }
 
+/* A query parameter that must be short UTF-8 (or absent): 0, or the 400 answered. */
+static int text_param(struct http_req *req, struct http_resp *resp, const char *name, size_t max,
+                      const char **out)
+{
+	*out = http_req_query(req, name);
+	if (*out && !**out)
+		*out = NULL;
+	if (*out && (strlen(*out) > max || !utf8_valid(*out, strlen(*out))))
+		return resp_error(resp, 400, "bad_parameter",
+		                  arena_printf(req->arena, "参数 %s 过长或不是有效的 UTF-8", name));
+	return 0;
+}
+
+/* GET /api/v1/search: one box over every resource's metadata, pinyin and text. */
+static int h_search(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = ctx;
+	struct search_request sr = {0};
+	long long offset = 0, limit = 20;
+	char msg[160] = "";
+	json_t *out;
+	struct db *db;
+	int rc;
+
+	if ((rc = text_param(req, resp, "q", 4096, &sr.q)) ||
+	    (rc = text_param(req, resp, "kind", 16, &sr.kind)) ||
+	    (rc = text_param(req, resp, "category", 64, &sr.category)) ||
+	    (rc = text_param(req, resp, "clc", 32, &sr.clc)) ||
+	    (rc = text_param(req, resp, "language", 35, &sr.language)) ||
+	    (rc = http_query_int(req, resp, "cursor", 0, 100000, &offset)) ||
+	    (rc = http_query_int(req, resp, "limit", 1, SEARCH_MAX_LIMIT, &limit)))
+		return rc;
+	if (sr.kind && strcmp(sr.kind, "ebook") && strcmp(sr.kind, "audiobook") &&
+	    strcmp(sr.kind, "video"))
+		return resp_error(resp, 400, "bad_parameter",
+		                  "kind 应为 ebook、audiobook 或 video");
+	sr.q = sr.q ? sr.q : "";
+	sr.offset = offset;
+	sr.limit = (int)limit;
+	if ((rc = app_db(app, &db)))
+		return rc;
+	rc = search_run(db, &sr, &out, msg, sizeof(msg));
+	if (rc == -EINVAL)
+		return resp_error(resp, 400, "bad_query", msg);
+	if (rc)
+		return rc;
+	return resp_json(resp, 200, out);
+}
+
+/* GET /api/v1/search/suggest: titles and authors as the reader types (pinyin too). */
+static int h_suggest(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	struct app *app = ctx;
+	const char *q;
+	long long limit = 8;
+	json_t *out;
+	struct db *db;
+	int rc;
+
+	if ((rc = text_param(req, resp, "q", SEARCH_MAX_QUERY, &q)) ||
+	    (rc = http_query_int(req, resp, "limit", 1, 20, &limit)))
+		return rc;
+	if ((rc = app_db(app, &db)))
+		return rc;
+	rc = search_suggest(db, q ? q : "", (int)limit, &out);
+	if (rc == -EINVAL)
+		return resp_error(resp, 400, "bad_query", "搜索词无效");
+	if (rc)
+		return rc;
+	return resp_json(resp, 200, out);
+}
+
 const struct route catalog_routes[] = {
+    {HTTP_GET, "/api/v1/search", h_search, 0, 0, ROUTE_AUTH_OPTIONAL},
+    {HTTP_GET, "/api/v1/search/suggest", h_suggest, 0, 0, ROUTE_AUTH_OPTIONAL},
     {HTTP_GET, "/api/v1/resources", h_list, 0, 0, ROUTE_AUTH_OPTIONAL},
     {HTTP_GET, "/api/v1/resources/:id", h_one, 0, 0, ROUTE_AUTH_OPTIONAL},
     {HTTP_PATCH, "/api/v1/staff/resources/:id", h_edit, GRANT_CATALOGUER | GRANT_CONTENT, 64 * 1024,
