@@ -263,6 +263,34 @@ static void test_demo(const char *data)
 		CHECK_CONTAINS(json_string_value(json_at(r, "category.name")), "有声读物");
 	}
 	json_decref(j);
+	/* search answers out of the box: pinyin initials, text inside the poems, traditional */
+	j = http_get_json(&s, "/api/v1/search/suggest?q=lb", NULL, &st);
+	{
+		bool li_bai = false;
+		json_array_foreach(json_object_get(j, "suggestions"), i, r)
+		{
+			li_bai |=
+			    check_streq(json_string_value(json_object_get(r, "text")), "李白");
+		}
+		CHECK(st == 200 && li_bai, "lb suggests 李白 in the demo");
+	}
+	json_decref(j);
+	j = http_get_json(&s, "/api/v1/search?q=%E6%98%8E%E6%9C%88&limit=50", NULL, &st); /* 明月 */
+	{
+		bool bed = false;
+		json_array_foreach(json_object_get(j, "hits"), i, r)
+		{
+			bed |=
+			    check_has(json_string_value(json_at(r, "snippet.text")), "床前明月光");
+		}
+		CHECK(st == 200 && bed, "明月 finds 床前明月光 inside a demo book");
+	}
+	json_decref(j);
+	j = http_get_json(&s, "/api/v1/search?q=%E9%95%B7%E5%AE%89", NULL, &st); /* 長安 */
+	CHECK(st == 200 && json_array_size(json_object_get(j, "hits")) > 0 &&
+	          check_streq(json_string_value(json_at(j, "query.folded")), "长安"),
+	      "長安 finds 长安 in the demo");
+	json_decref(j);
 	server_stop(&s);
 	CHECK_EQ_INT(sx_run_all(out, sizeof(out), "demo", "--data", dir, (char *)NULL), 0);
 	CHECK_CONTAINS(out, "already exists");
