@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8_decode.h"
+
 /* Kept in step with storage/pinyin.c: the longest syllable ("zhuang") and the 4-bit count. */
 #define SYL_MAX 6
 #define MAX_READINGS 15
@@ -80,36 +82,15 @@ static int fail(struct gen *g, const char *msg)
 }
 
 /* One UTF-8 sequence of s[0..n); returns its length, 0 when malformed. */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+static size_t utf8_one(const unsigned char *s, size_t n, uint32_t *cp)
 {
-	size_t len, i;
-	uint32_t c;
+	int32_t c;
+	int len = utf8_decode(s, n, &c);
 
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xE0) == 0xC0) {
-		len = 2;
-		c = s[0] & 0x1F;
-	} else if ((s[0] & 0xF0) == 0xE0) {
-		len = 3;
-		c = s[0] & 0x0F;
-	} else if ((s[0] & 0xF8) == 0xF0) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else {
+	if (c < 0)
 		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3F);
-	}
-	*cp = c;
-	return len;
+	*cp = (uint32_t)c;
+	return (size_t)len;
 }
 
 /* The toneless ASCII letter for a code point of a pinyin reading; 0 for a combining mark (dropped),
@@ -177,7 +158,7 @@ static int fold_syllable(const char *s, size_t n, char out[SYL_MAX + 1])
 	uint32_t c;
 
 	while (i < n) {
-		k = utf8_decode(p + i, n - i, &c);
+		k = utf8_one(p + i, n - i, &c);
 		if (!k)
 			return -1;
 		i += k;

@@ -1,4 +1,5 @@
 #include "pinyin.h"
+#include "utf8_decode.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -85,38 +86,11 @@ static int find_syl(const char *s, size_t n)
  * surrogate, out of range, truncated), and then one byte is consumed. */
 static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
-	static const uint32_t min_by_len[5] = {0, 0, 0x80, 0x800, 0x10000};
-	size_t len, i;
-	uint32_t c;
+	int32_t c;
+	int len = utf8_decode(s, n, &c);
 
-	*cp = UINT32_MAX;
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xE0) == 0xC0) {
-		len = 2;
-		c = s[0] & 0x1F;
-	} else if ((s[0] & 0xF0) == 0xE0) {
-		len = 3;
-		c = s[0] & 0x0F;
-	} else if ((s[0] & 0xF8) == 0xF0) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else {
-		return 1;
-	}
-	if (len > n)
-		return 1;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 1;
-		c = c << 6 | (s[i] & 0x3F);
-	}
-	if (c < min_by_len[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 1;
-	*cp = c;
-	return len;
+	*cp = c < 0 ? UINT32_MAX : (uint32_t)c;
+	return (size_t)len;
 }
 
 /* ---- pinyin_expand ---- */

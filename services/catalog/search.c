@@ -17,6 +17,7 @@
 #include "catalog/resource.h"
 #include "fts.h"
 #include "pinyin.h"
+#include "utf8_decode.h"
 
 /* Readings combined per field (长安: chang an, zhang an …): the spec's cap. */
 #define PINYIN_CAP 16
@@ -86,26 +87,10 @@ static void buf_quoted(struct buf *b, const char *s, size_t n)
 /* The code point at s (len bytes left) and its length; invalid bytes are U+FFFD of length 1. */
 static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *n)
 {
-	uint32_t c = s[0];
+	int32_t c;
 
-	*n = 1;
-	if (c < 0x80)
-		return c;
-	if ((c & 0xe0) == 0xc0 && len >= 2 && (s[1] & 0xc0) == 0x80) {
-		*n = 2;
-		return (c & 0x1f) << 6 | (s[1] & 0x3f);
-	}
-	if ((c & 0xf0) == 0xe0 && len >= 3 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80) {
-		*n = 3;
-		return (c & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
-	}
-	if ((c & 0xf8) == 0xf0 && len >= 4 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80 &&
-	    (s[3] & 0xc0) == 0x80) {
-		*n = 4;
-		return (c & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
-		       (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
-	}
-	return 0xfffd;
+	*n = (size_t)utf8_decode(s, len, &c);
+	return c < 0 ? 0xfffd : (uint32_t)c;
 }
 
 /* What the tokenizer makes tokens of: letters and digits (Latin, full-width) and CJK. */
