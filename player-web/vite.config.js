@@ -29,6 +29,7 @@ export default defineConfig({
         reader: resolve(root, 'index.html'),
         staff: resolve(root, 'staff/index.html'),
         staffUploads: resolve(root, 'staff/uploads/index.html'),
+        search: resolve(root, 'search/index.html'),
       },
     },
   },
