@@ -82,6 +82,7 @@ bench: deps
 	cmake --build build-bench -j$(JOBS)
 	SHUXIANG_BIN=build-bench/shuxiang SHUXIANG_WEB_DIR=player-web/dist bash bench/http.sh
 	SHUXIANG_BIN=build-bench/shuxiang bash bench/ingest.sh
+	SHUXIANG_BIN=build-bench/shuxiang bash bench/transcode.sh
 
 clean:
 	rm -rf $(BUILD) build-bench player-web/dist

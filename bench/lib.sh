@@ -25,3 +25,42 @@ stop_pid() {
 	fi
 	wait "$pid" 2>/dev/null || true
 }
+
+# CPU accounting for measure(): sx_pid (the server a script started, if any) counts as ours.
+clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+# "busy-ticks our-ticks": CPU time of the whole machine (user+nice+system) and of this benchmark
+# (children this shell has reaped, plus the running server).
+cpu_now() {
+	local u n sy busy ours f fields
+	read -r _ u n sy _ </proc/stat
+	busy=$((u + n + sy))
+	f=$(<"/proc/$$/stat")
+	read -r -a fields <<<"${f##*) }"
+	ours=$((fields[13] + fields[14])) # cutime + cstime
+	if [[ -n $sx_pid ]] && f=$(<"/proc/$sx_pid/stat") 2>/dev/null; then
+		read -r -a fields <<<"${f##*) }"
+		ours=$((ours + fields[11] + fields[12])) # utime + stime
+	fi
+	echo "$busy $ours"
+}
+
+# measure CMD...: runs CMD in this shell; sets M_WALL (s), M_CPU (CPU s of CMD, its children
+# and the server) and M_OTHER (CPUs other processes used on average meanwhile).
+M_WALL=0 M_CPU=0 M_OTHER=0
+measure() {
+	local b0 c0 b1 c1 t0 t1 rc=0
+	read -r b0 c0 <<<"$(cpu_now)"
+	t0=$EPOCHREALTIME
+	"$@" || rc=$?
+	t1=$EPOCHREALTIME
+	read -r b1 c1 <<<"$(cpu_now)"
+	read -r M_WALL M_CPU M_OTHER < <(awk -v t0="$t0" -v t1="$t1" -v b0="$b0" -v b1="$b1" \
+		-v c0="$c0" -v c1="$c1" -v hz="$clk_tck" 'BEGIN {
+		w = t1 - t0; if (w <= 0) w = 1e-6
+		o = ((b1 - b0) - (c1 - c0)) / hz / w; if (o < 0) o = 0
+		printf "%.3f %.2f %.2f\n", w, (c1 - c0) / hz, o }')
+	return "$rc"
+}
+
+calc() { awk "BEGIN { $1 }"; }
