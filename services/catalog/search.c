@@ -622,6 +622,192 @@ static int isbn_candidates(struct db *db, const struct search_request *req, cons
 	return rc;
 }
 
+/* ---------- terms across the metadata and the text ---------- */
+
+#define CROSS_IDS 2000
+#define CROSS_HITS 300
+
+struct idset {
+	long long *v;
+	size_t n;
+};
+
+static int id_cmp(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Append the ids sql gives for match (filters bound as the candidate queries do). */
+static int collect_ids(struct db *db, const char *sql, const char *match,
+                       const struct search_request *req, struct idset *set)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_prepare(db, sql, &st)))
+		return rc;
+	db_bind_text(st, 1, match);
+	bind_filters(st, req);
+	while ((rc = db_step(st)) == 1) {
+		long long *p = realloc(set->v, (set->n + 1) * sizeof(*p));
+		if (!p) {
+			rc = -ENOMEM;
+			break;
+		}
+		set->v = p;
+		set->v[set->n++] = sqlite3_column_int64(st, 0);
+	}
+	db_done(st);
+	return rc;
+}
+
+/* The resources where term i matches the metadata or a passage, sorted, without repeats. */
+static int term_ids(struct db *db, const struct search_request *req, const struct query *q, int i,
+                    struct idset *set)
+{
+	static const char in_meta[] =
+	    "SELECT f.rowid FROM resource_fts f JOIN resource r ON r.id = f.rowid "
+	    "LEFT JOIN category c ON c.id = r.category_id WHERE resource_fts MATCH ?1" FILTERS
+	    " LIMIT " STR(CROSS_IDS);
+	static const char in_text[] =
+	    "SELECT DISTINCT p.resource_id FROM passage_fts JOIN passage p ON p.id = "
+	    "passage_fts.rowid JOIN resource r ON r.id = p.resource_id LEFT JOIN category c ON "
+	    "c.id = r.category_id WHERE passage_fts MATCH ?1" FILTERS " LIMIT " STR(CROSS_IDS);
+	struct query one = *q;
+	struct buf m = {0}, t = {0};
+	size_t k = 0;
+	int rc;
+
+	one.terms[0] = q->terms[i];
+	one.nterms = 1;
+	meta_match(&one, &m);
+	passage_match(&one, &t);
+	rc = m.failed || t.failed ? -ENOMEM : 0;
+	if (!rc)
+		rc = collect_ids(db, in_meta, m.p, req, set);
+	if (!rc)
+		rc = collect_ids(db, in_text, t.p, req, set);
+	free(m.p);
+	free(t.p);
+	if (rc || !set->n)
+		return rc;
+	qsort(set->v, set->n, sizeof(set->v[0]), id_cmp);
+	for (size_t j = 1; j < set->n; j++)
+		if (set->v[j] != set->v[k])
+			set->v[++k] = set->v[j];
+	set->n = k + 1;
+	return 0;
+}
+
+/* One cross hit: its columns, the title marked where a term is in it, the best passage with
+ * any of the terms. any_meta and any_text are the terms ORed, as MATCH expressions. */
+static int cross_hit(struct db *db, long long id, const char *any_meta, const char *any_text,
+                     struct hits *hits)
+{
+	static const char cols[] = "SELECT " HIT_COLUMNS " FROM resource r LEFT JOIN category c ON "
+	                           "c.id = r.category_id WHERE r.id = ?";
+	static const char meta[] =
+	    "SELECT bm25(resource_fts, " META_WEIGHTS "), highlight(resource_fts, 0, '" MARK_OPEN
+	    "', '" MARK_CLOSE "') FROM resource_fts WHERE resource_fts MATCH ?1 AND rowid = ?2";
+	static const char text[] =
+	    "SELECT bm25(passage_fts), snippet(passage_fts, 0, '" MARK_OPEN "', '" MARK_CLOSE
+	    "', '…', 24), p.href, p.offset FROM passage_fts JOIN passage p ON p.id = "
+	    "passage_fts.rowid WHERE passage_fts MATCH ?1 AND p.resource_id = ?2 ORDER BY rank "
+	    "LIMIT 1";
+	struct hit *h = hit_for(hits, id);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!h)
+		return -ENOMEM;
+	if ((rc = db_prepare(db, cols, &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	if (db_step(st) == 1)
+		hit_columns(h, st, 0);
+	db_done(st);
+	if ((rc = db_prepare(db, meta, &st)))
+		return rc;
+	db_bind_text(st, 1, any_meta);
+	sqlite3_bind_int64(st, 2, id);
+	if (db_step(st) == 1) {
+		h->meta = sqlite3_column_double(st, 0);
+		h->title_marked = strdup(db_col_text(st, 1));
+	}
+	db_done(st);
+	if ((rc = db_prepare(db, text, &st)))
+		return rc;
+	db_bind_text(st, 1, any_text);
+	sqlite3_bind_int64(st, 2, id);
+	if (db_step(st) == 1) {
+		h->passage = sqlite3_column_double(st, 0);
+		h->snippet = strdup(db_col_text(st, 1));
+		h->href = strdup(db_col_text(st, 2));
+		h->offset = sqlite3_column_int64(st, 3);
+	}
+	db_done(st);
+	return 0;
+}
+
+/*
+ * When no resource has every term in one place, terms may still meet across its metadata and
+ * its text: 李白 明月 is the author of one poem and a line in it. Each term's resources (up to
+ * CROSS_IDS from each side) are intersected; the first CROSS_HITS get their scores and
+ * snippets.
+ */
+static int cross_candidates(struct db *db, const struct search_request *req, const struct query *q,
+                            struct hits *hits)
+{
+	struct idset acc = {0};
+	struct buf any_meta = {0}, any_text = {0};
+	int rc = 0;
+
+	for (int i = 0; i < q->nterms && !rc; i++) {
+		struct idset set = {0};
+		size_t k = 0;
+
+		rc = term_ids(db, req, q, i, &set);
+		if (!rc && i == 0) {
+			acc = set;
+			continue;
+		}
+		for (size_t a = 0, b = 0; !rc && a < acc.n && b < set.n;) {
+			if (acc.v[a] == set.v[b]) {
+				acc.v[k++] = acc.v[a];
+				a++;
+				b++;
+			} else if (acc.v[a] < set.v[b]) {
+				a++;
+			} else {
+				b++;
+			}
+		}
+		acc.n = k;
+		free(set.v);
+		if (!acc.n)
+			break;
+	}
+	for (int i = 0; !rc && i < q->nterms; i++) {
+		struct query one = *q;
+		one.terms[0] = q->terms[i];
+		one.nterms = 1;
+		buf_puts(&any_meta, i ? " OR " : "");
+		meta_match(&one, &any_meta);
+		buf_puts(&any_text, i ? " OR " : "");
+		passage_match(&one, &any_text);
+	}
+	if (!rc && (any_meta.failed || any_text.failed))
+		rc = -ENOMEM;
+	/* newest first among equals: the ids come sorted ascending */
+	for (size_t i = 0; !rc && i < acc.n && i < CROSS_HITS; i++)
+		rc = cross_hit(db, acc.v[acc.n - 1 - i], any_meta.p, any_text.p, hits);
+	free(acc.v);
+	free(any_meta.p);
+	free(any_text.p);
+	return rc;
+}
+
 static int hit_cmp(const void *a, const void *b)
 {
 	const struct hit *x = a, *y = b;
@@ -784,6 +970,8 @@ int search_run(struct db *db, const struct search_request *req, json_t **out, ch
 			rc = meta_candidates(db, req, meta.p, &hits);
 		if (!rc)
 			rc = passage_candidates(db, req, text.p, &hits);
+		if (!rc && !hits.n && q.nterms > 1)
+			rc = cross_candidates(db, req, &q, &hits);
 	}
 	if (rc)
 		goto out;

@@ -173,6 +173,18 @@ static void test_table(void)
 	/* several terms: AND */
 	expect_exactly("红楼梦 曹雪芹", (const char *[]){"红楼梦.txt", NULL});
 	expect_first("红楼梦", "红楼梦.txt");
+	/* terms that meet across the metadata and the text: the author and a line */
+	expect_exactly("李白 明月", (const char *[]){"静夜思.txt", NULL});
+	expect_exactly("libai 故乡", (const char *[]){"静夜思.txt", NULL});
+	expect_exactly("李白 白马", (const char *[]){NULL});
+	{
+		long st;
+		json_t *j = search("李白 明月", NULL, &st);
+		CHECK_CONTAINS(jstr(j, "hits.0.snippet.text"), "明月");
+		CHECK(json_array_size(json_at(j, "hits.0.snippet.highlights")) >= 1,
+		      "the line with 明月 is marked");
+		json_decref(j);
+	}
 	/* a quoted phrase */
 	expect_exactly("\"春眠不觉晓\"", (const char *[]){"春晓.txt", NULL});
 	expect_exactly("\"不觉春眠\"", (const char *[]){NULL});
