@@ -880,6 +880,52 @@ static int facet_cmp(const void *a, const void *b)
 	return x->count != y->count ? y->count - x->count : strcmp(x->value, y->value);
 }
 
+/* The Chinese name of a facet value: kinds, the 22 top classes of the Chinese Library
+ * Classification, common languages; the value itself otherwise. */
+static const char *facet_name(int which, const char *v)
+{
+	static const char *const kinds[][2] = {{"ebook", "电子书"},
+	                                       {"audiobook", "有声书"},
+	                                       {"video", "视频"},
+	                                       {"physical", "纸本图书"}};
+	static const char *const clc[][2] = {{"A", "马列主义、毛泽东思想、邓小平理论"},
+	                                     {"B", "哲学、宗教"},
+	                                     {"C", "社会科学总论"},
+	                                     {"D", "政治、法律"},
+	                                     {"E", "军事"},
+	                                     {"F", "经济"},
+	                                     {"G", "文化、科学、教育、体育"},
+	                                     {"H", "语言、文字"},
+	                                     {"I", "文学"},
+	                                     {"J", "艺术"},
+	                                     {"K", "历史、地理"},
+	                                     {"N", "自然科学总论"},
+	                                     {"O", "数理科学和化学"},
+	                                     {"P", "天文学、地球科学"},
+	                                     {"Q", "生物科学"},
+	                                     {"R", "医药、卫生"},
+	                                     {"S", "农业科学"},
+	                                     {"T", "工业技术"},
+	                                     {"U", "交通运输"},
+	                                     {"V", "航空、航天"},
+	                                     {"X", "环境科学、安全科学"},
+	                                     {"Z", "综合性图书"}};
+	static const char *const langs[][2] = {{"zh", "中文"}, {"en", "英文"}, {"ja", "日文"},
+	                                       {"ko", "韩文"}, {"fr", "法文"}, {"de", "德文"},
+	                                       {"ru", "俄文"}};
+
+	for (size_t i = 0; which == 0 && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(v, kinds[i][0]) == 0)
+			return kinds[i][1];
+	for (size_t i = 0; which == 2 && i < sizeof(clc) / sizeof(clc[0]); i++)
+		if (strcasecmp(v, clc[i][0]) == 0)
+			return clc[i][1];
+	for (size_t i = 0; which == 3 && i < sizeof(langs) / sizeof(langs[0]); i++)
+		if (strcmp(v, langs[i][0]) == 0)
+			return langs[i][1];
+	return v;
+}
+
 static json_t *facet_json(const struct hits *hits, int which)
 {
 	struct facet f[64];
@@ -892,7 +938,7 @@ static json_t *facet_json(const struct hits *hits, int which)
 		                : which == 1 ? h->category
 		                : which == 2 ? h->clc
 		                             : h->language;
-		const char *name = which == 1 ? h->category_name : v;
+		const char *name = which == 1 ? h->category_name : facet_name(which, v);
 		int k;
 
 		if (!*v)

@@ -273,6 +273,7 @@ static void test_suggest_and_filters(void)
 	CHECK(check_streq(jstr(j, "next_cursor"), "1"), "a next cursor");
 	CHECK(json_integer_value(json_at(j, "total")) == 3, "total 3");
 	CHECK_STR(jstr(j, "facets.kind.0.value"), "ebook");
+	CHECK_STR(jstr(j, "facets.kind.0.name"), "电子书");
 	json_decref(j);
 	j = search("月", "&cursor=1&limit=5", &st);
 	CHECK(st == 200 && json_array_size(json_object_get(j, "hits")) == 2,
