@@ -83,6 +83,7 @@ bench: deps
 	SHUXIANG_BIN=build-bench/shuxiang SHUXIANG_WEB_DIR=player-web/dist bash bench/http.sh
 	SHUXIANG_BIN=build-bench/shuxiang bash bench/ingest.sh
 	SHUXIANG_BIN=build-bench/shuxiang bash bench/transcode.sh
+	SHUXIANG_BIN=build-bench/shuxiang bash bench/search.sh
 
 clean:
 	rm -rf $(BUILD) build-bench player-web/dist
