@@ -78,6 +78,15 @@ static int check(sqlite3 *db, int rc, const char *what)
 	return rc;
 }
 
+/* A positive decimal count (at most 10^9), or -1 for anything else. */
+static long count_arg(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	return end == s || *end || v < 1 || v > 1000000000L ? -1 : v;
+}
+
 int main(int argc, char **argv)
 {
 	struct list lines = {0}, titles = {0}, authors = {0};
@@ -90,8 +99,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: mkcorpus DB RESOURCES PASSAGE_MB FILE...\n");
 		return 2;
 	}
-	nres = atol(argv[2]);
-	target = atol(argv[3]) * 1048576L;
+	nres = count_arg(argv[2]);
+	target = count_arg(argv[3]) * 1048576L;
+	if (nres < 1 || target < 1) {
+		fprintf(stderr, "mkcorpus: RESOURCES and PASSAGE_MB must be positive numbers\n");
+		return 2;
+	}
 	for (int i = 4; i < argc; i++) {
 		FILE *f = fopen(argv[i], "r");
 		if (!f) {

@@ -442,8 +442,15 @@ static int gen(const char *dbpath, int n, const char *dir)
 
 int main(int argc, char **argv)
 {
-	if (argc == 5 && !strcmp(argv[1], "gen"))
-		return gen(argv[2], atoi(argv[3]), argv[4]);
+	if (argc == 5 && !strcmp(argv[1], "gen")) {
+		char *end;
+		long n = strtol(argv[3], &end, 10);
+		if (end == argv[3] || *end || n < 1 || n > 1000000) {
+			fprintf(stderr, "searchq: the query count must be 1–1000000\n");
+			return 2;
+		}
+		return gen(argv[2], (int)n, argv[4]);
+	}
 	if (argc == 4 && !strcmp(argv[1], "run"))
 		return run(argv[2], argv[3]);
 	fprintf(stderr, "usage: searchq gen DB N OUTDIR | searchq run DB FILE\n");
