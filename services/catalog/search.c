@@ -459,6 +459,7 @@ struct hit {
 	double meta, passage; /* bm25 (negative: lower is better); 0 when not matched there */
 	char *title_marked;
 	char *snippet;
+	long long passage_id; /* the best passage; its snippet is made only for hits shown */
 	char *href;
 	long long offset;
 	char kind[16];
@@ -565,8 +566,7 @@ static int passage_candidates(struct db *db, const struct search_request *req, c
                               struct hits *hits)
 {
 	static const char sql[] =
-	    "SELECT p.resource_id, bm25(passage_fts), "
-	    "snippet(passage_fts, 0, '" MARK_OPEN "', '" MARK_CLOSE "', '…', 24), p.href, "
+	    "SELECT p.resource_id, bm25(passage_fts), p.id, p.href, "
 	    "p.offset, " HIT_COLUMNS " FROM passage_fts JOIN passage p ON p.id = passage_fts.rowid "
 	    "JOIN resource r ON r.id = p.resource_id LEFT JOIN category c ON c.id = r.category_id "
 	    "WHERE passage_fts MATCH ?1" FILTERS " ORDER BY rank LIMIT " STR(PASSAGE_CANDIDATES);
@@ -583,10 +583,10 @@ static int passage_candidates(struct db *db, const struct search_request *req, c
 			rc = -ENOMEM;
 			break;
 		}
-		if (h->snippet)
+		if (h->passage_id)
 			continue; /* the best passage of this resource came first */
 		h->passage = sqlite3_column_double(st, 1);
-		h->snippet = strdup(db_col_text(st, 2));
+		h->passage_id = sqlite3_column_int64(st, 2);
 		h->href = strdup(db_col_text(st, 3));
 		h->offset = sqlite3_column_int64(st, 4);
 		if (!h->kind[0])
@@ -961,10 +961,29 @@ static json_t *facet_json(const struct hits *hits, int which)
 	return a;
 }
 
-static json_t *hit_json(struct db *db, const struct hit *h)
+/* The snippet of h's best passage, made now that h is on the page shown (snippet() over every
+ * candidate passage cost a quarter of a common query). */
+static void make_snippet(struct db *db, struct hit *h, const char *text_match)
+{
+	static const char sql[] = "SELECT snippet(passage_fts, 0, '" MARK_OPEN "', '" MARK_CLOSE
+	                          "', '…', 24) FROM passage_fts WHERE passage_fts MATCH ?1 AND "
+	                          "rowid = ?2";
+	sqlite3_stmt *st;
+
+	if (h->snippet || !h->passage_id || !text_match || db_prepare(db, sql, &st))
+		return;
+	db_bind_text(st, 1, text_match);
+	sqlite3_bind_int64(st, 2, h->passage_id);
+	if (db_step(st) == 1)
+		h->snippet = strdup(db_col_text(st, 0));
+	db_done(st);
+}
+
+static json_t *hit_json(struct db *db, struct hit *h, const char *text_match)
 {
 	json_t *res = NULL, *o;
 
+	make_snippet(db, h, text_match);
 	if (resource_get_json(db, h->id, &res))
 		return NULL;
 	json_object_del(res, "source");
@@ -1025,7 +1044,7 @@ int search_run(struct db *db, const struct search_request *req, json_t **out, ch
 	items = json_array();
 	end = (size_t)req->offset + (size_t)req->limit;
 	for (size_t i = (size_t)req->offset; i < hits.n && i < end; i++) {
-		json_t *h = hit_json(db, &hits.v[i]);
+		json_t *h = hit_json(db, &hits.v[i], text.p);
 		if (h)
 			json_array_append_new(items, h);
 	}
