@@ -531,6 +531,39 @@ static void hit_columns(struct hit *h, sqlite3_stmt *st, int first)
 	h->created_at = sqlite3_column_int64(st, first + 5);
 }
 
+/* Run one candidate query (?1 = text, ?2..?5 the filters; column 0 the resource id) and let
+ * fill take each row into its resource's hit. */
+typedef void (*fill_fn)(struct hit *h, sqlite3_stmt *st);
+
+static int candidates(struct db *db, const struct search_request *req, const char *sql,
+                      const char *text, fill_fn fill, struct hits *hits)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_prepare(db, sql, &st)))
+		return rc;
+	db_bind_text(st, 1, text);
+	bind_filters(st, req);
+	while ((rc = db_step(st)) == 1) {
+		struct hit *h = hit_for(hits, sqlite3_column_int64(st, 0));
+		if (!h) {
+			rc = -ENOMEM;
+			break;
+		}
+		fill(h, st);
+	}
+	db_done(st);
+	return rc;
+}
+
+static void fill_meta(struct hit *h, sqlite3_stmt *st)
+{
+	h->meta = sqlite3_column_double(st, 1);
+	h->title_marked = strdup(db_col_text(st, 2));
+	hit_columns(h, st, 3);
+}
+
 static int meta_candidates(struct db *db, const struct search_request *req, const char *match,
                            struct hits *hits)
 {
@@ -541,25 +574,20 @@ static int meta_candidates(struct db *db, const struct search_request *req, cons
 	    "LEFT JOIN category c ON c.id = r.category_id "
 	    "WHERE resource_fts MATCH ?1" FILTERS " ORDER BY bm25(resource_fts, " META_WEIGHTS
 	    ") LIMIT " STR(META_CANDIDATES);
-	sqlite3_stmt *st;
-	int rc;
 
-	if ((rc = db_prepare(db, sql, &st)))
-		return rc;
-	db_bind_text(st, 1, match);
-	bind_filters(st, req);
-	while ((rc = db_step(st)) == 1) {
-		struct hit *h = hit_for(hits, sqlite3_column_int64(st, 0));
-		if (!h) {
-			rc = -ENOMEM;
-			break;
-		}
-		h->meta = sqlite3_column_double(st, 1);
-		h->title_marked = strdup(db_col_text(st, 2));
-		hit_columns(h, st, 3);
-	}
-	db_done(st);
-	return rc;
+	return candidates(db, req, sql, match, fill_meta, hits);
+}
+
+static void fill_passage(struct hit *h, sqlite3_stmt *st)
+{
+	if (h->passage_id)
+		return; /* the best passage of this resource came first */
+	h->passage = sqlite3_column_double(st, 1);
+	h->passage_id = sqlite3_column_int64(st, 2);
+	h->href = strdup(db_col_text(st, 3));
+	h->offset = sqlite3_column_int64(st, 4);
+	if (!h->kind[0])
+		hit_columns(h, st, 5);
 }
 
 static int passage_candidates(struct db *db, const struct search_request *req, const char *match,
@@ -570,56 +598,24 @@ static int passage_candidates(struct db *db, const struct search_request *req, c
 	    "p.offset, " HIT_COLUMNS " FROM passage_fts JOIN passage p ON p.id = passage_fts.rowid "
 	    "JOIN resource r ON r.id = p.resource_id LEFT JOIN category c ON c.id = r.category_id "
 	    "WHERE passage_fts MATCH ?1" FILTERS " ORDER BY rank LIMIT " STR(PASSAGE_CANDIDATES);
-	sqlite3_stmt *st;
-	int rc;
 
-	if ((rc = db_prepare(db, sql, &st)))
-		return rc;
-	db_bind_text(st, 1, match);
-	bind_filters(st, req);
-	while ((rc = db_step(st)) == 1) {
-		struct hit *h = hit_for(hits, sqlite3_column_int64(st, 0));
-		if (!h) {
-			rc = -ENOMEM;
-			break;
-		}
-		if (h->passage_id)
-			continue; /* the best passage of this resource came first */
-		h->passage = sqlite3_column_double(st, 1);
-		h->passage_id = sqlite3_column_int64(st, 2);
-		h->href = strdup(db_col_text(st, 3));
-		h->offset = sqlite3_column_int64(st, 4);
-		if (!h->kind[0])
-			hit_columns(h, st, 5);
-	}
-	db_done(st);
-	return rc;
+	return candidates(db, req, sql, match, fill_passage, hits);
+}
+
+static void fill_isbn(struct hit *h, sqlite3_stmt *st)
+{
+	h->meta = -1000.0; /* the book the reader scanned comes first */
+	hit_columns(h, st, 1);
 }
 
 static int isbn_candidates(struct db *db, const struct search_request *req, const char *isbn,
                            struct hits *hits)
 {
-	static const char sql[] = "SELECT r.id, ?1, " HIT_COLUMNS
+	static const char sql[] = "SELECT r.id, " HIT_COLUMNS
 	                          " FROM resource r LEFT JOIN category c ON c.id = r.category_id "
 	                          "WHERE r.isbn = ?1" FILTERS;
-	sqlite3_stmt *st;
-	int rc;
 
-	if ((rc = db_prepare(db, sql, &st)))
-		return rc;
-	db_bind_text(st, 1, isbn);
-	bind_filters(st, req);
-	while ((rc = db_step(st)) == 1) {
-		struct hit *h = hit_for(hits, sqlite3_column_int64(st, 0));
-		if (!h) {
-			rc = -ENOMEM;
-			break;
-		}
-		h->meta = -1000.0; /* the book the reader scanned comes first */
-		hit_columns(h, st, 2);
-	}
-	db_done(st);
-	return rc;
+	return candidates(db, req, sql, isbn, fill_isbn, hits);
 }
 
 /* ---------- terms across the metadata and the text ---------- */
