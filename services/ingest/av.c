@@ -463,11 +463,7 @@ int ingest_media(struct ingest_ctx *x, const char *hex, const char *name,
 done:
 	probe_release(&mi);
 	av_job_release(&j);
-	if (rc == -ECANCELED)
-		return rc;
-	if (rc && out->status != INGEST_FAILED)
-		ingest_fail(out, false, "处理失败（错误 %d）", rc);
-	return 0;
+	return ingest_end(rc, out);
 }
 
 /* ---------- an audiobook folder ---------- */
@@ -634,11 +630,7 @@ done:
 	free(starts);
 	probe_release(&first);
 	av_job_release(&j);
-	if (rc == -ECANCELED)
-		return rc;
-	if (rc && out->status != INGEST_FAILED)
-		ingest_fail(out, false, "处理失败（错误 %d）", rc);
-	return 0;
+	return ingest_end(rc, out);
 }
 
 /* ---------- the "media" job ---------- */

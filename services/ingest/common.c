@@ -45,6 +45,15 @@ void ingest_fail(struct ingest_outcome *out, bool retry, const char *fmt, ...)
 	va_end(ap);
 }
 
+int ingest_end(int rc, struct ingest_outcome *out)
+{
+	if (rc == -ECANCELED)
+		return rc;
+	if (rc && out->status != INGEST_FAILED)
+		ingest_fail(out, false, "处理失败（错误 %d）", rc);
+	return 0;
+}
+
 /* "三国演义.txt" → "三国演义" (the title of a file that names none). */
 void ingest_title_from_name(const char *name, char *out, size_t n)
 {

@@ -430,11 +430,7 @@ out:
 	if (tmp[0])
 		fs_remove_tree(tmp);
 	built_release(&b);
-	if (rc == -ECANCELED)
-		return rc;
-	if (rc && out->status != INGEST_FAILED)
-		ingest_fail(out, false, "处理失败（错误 %d）", rc);
-	return 0;
+	return ingest_end(rc, out);
 }
 
 /* ---------- bundles ---------- */

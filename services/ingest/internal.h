@@ -23,6 +23,10 @@ bool ingest_pathf(char *out, size_t n, const char *fmt, ...) __attribute__((form
 void ingest_fail(struct ingest_outcome *out, bool retry, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The return of an item's ingest: -ECANCELED passes (the job stops); any other error marks
+ * out failed unless it says why already; 0 otherwise. */
+int ingest_end(int rc, struct ingest_outcome *out);
+
 /* "三国演义.txt" → "三国演义" (the title of a file that names none). */
 void ingest_title_from_name(const char *name, char *out, size_t n);
 
