@@ -512,3 +512,14 @@ json_t *http_job_wait(struct server *s, const char *cookie, long long id, int ti
 	json_decref(j);
 	return job ? job : json_object();
 }
+
+void setup_must(bool ok, const char *what, struct server *s, const char *dir1, const char *dir2)
+{
+	if (ok)
+		return;
+	fprintf(stderr, "setup failed: %s\n", what);
+	server_kill(s);
+	tmpdir_remove(dir1);
+	tmpdir_remove(dir2);
+	exit(2);
+}

@@ -78,6 +78,10 @@ bool http_session_cookie(const struct http_result *r, char *out, size_t n);
 /* Sign in through the API; the cookie ("sx_session=...") into out. Returns the status. */
 long http_login(struct server *s, const char *login, const char *password, char *cookie, size_t n);
 
+/* A fixture step that must work: on failure print "setup failed: what", kill s (may be
+ * unstarted: pid 0), remove both temporary directories and exit(2). */
+void setup_must(bool ok, const char *what, struct server *s, const char *dir1, const char *dir2);
+
 /* "a.b.0.c" in j: objects by key, arrays by index; NULL when absent. Borrowed. */
 json_t *json_at(json_t *j, const char *path);
 

@@ -41,13 +41,7 @@ static void sign_in(void);
 
 static void must(bool ok, const char *what)
 {
-	if (ok)
-		return;
-	fprintf(stderr, "setup failed: %s\n", what);
-	server_kill(&srv);
-	tmpdir_remove(data);
-	tmpdir_remove(work);
-	exit(2);
+	setup_must(ok, what, &srv, data, work);
 }
 
 /* ---------- bytes ---------- */

@@ -25,13 +25,7 @@ static char staff_pw[128], staff[256];
 
 static void must(bool ok, const char *what)
 {
-	if (ok)
-		return;
-	fprintf(stderr, "setup failed: %s\n", what);
-	server_kill(&srv);
-	tmpdir_remove(data);
-	tmpdir_remove(work);
-	exit(2);
+	setup_must(ok, what, &srv, data, work);
 }
 
 static const char *jstr(json_t *j, const char *path)
