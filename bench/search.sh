@@ -106,17 +106,7 @@ cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	stop_pid "$sx_pid" shuxiang
-	if [[ -n $tmp && -d $tmp ]]; then
-		if ((rc != 0)) && [[ -s $tmp/shuxiang.err ]]; then
-			log "last lines of the shuxiang log ($tmp/shuxiang.err):"
-			tail -n 20 "$tmp/shuxiang.err" >&2 || true
-		fi
-		if [[ $keep == 1 ]]; then
-			log "kept $tmp"
-		else
-			rm -rf "$tmp"
-		fi
-	fi
+	remove_tmp "$rc"
 	exit "$rc"
 }
 trap cleanup EXIT

@@ -124,17 +124,7 @@ cleanup() {
 		stop_pid "$child_pid" "$(basename "${child_cmd:-child}")"
 	fi
 	stop_pid "$sx_pid" shuxiang
-	if [[ -n $tmp && -d $tmp ]]; then
-		if ((rc != 0)) && [[ -s $tmp/shuxiang.err ]]; then
-			log "last lines of the shuxiang log ($tmp/shuxiang.err):"
-			tail -n 20 "$tmp/shuxiang.err" >&2 || true
-		fi
-		if [[ $keep == 1 ]]; then
-			log "kept $tmp"
-		else
-			rm -rf "$tmp"
-		fi
-	fi
+	remove_tmp "$rc"
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -494,39 +484,6 @@ rm -rf "$tmp/out/"*/
 sx=
 jar=
 password=
-start_server() { # data
-	local data=$1 i port=
-	"$bin" migrate --data "$data" >/dev/null || die "shuxiang migrate --data $data failed"
-	password=$("$bin" user add --kind staff --role admin --login bench --name 基准 --data "$data" |
-		tail -n 1) || die "shuxiang user add failed"
-	[[ -n $password ]] || die "shuxiang user add printed no password"
-	: >"$tmp/shuxiang.out"
-	: >"$tmp/shuxiang.err"
-	local launcher=()
-	command -v stdbuf >/dev/null 2>&1 && launcher=(stdbuf -oL)
-	SHUXIANG_ACCESS_LOG=0 "${launcher[@]}" "$bin" serve --data "$data" --bind 127.0.0.1 --port 0 \
-		>"$tmp/shuxiang.out" 2>"$tmp/shuxiang.err" </dev/null &
-	sx_pid=$!
-	for ((i = 0; i < 300; i++)); do
-		port=$(sed -n 's#.*listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p;T;q' "$tmp/shuxiang.out")
-		[[ -n $port ]] && break
-		alive "$sx_pid" || die "shuxiang exited before listening (stdout: $(tr '\n' ' ' <"$tmp/shuxiang.out"))"
-		sleep 0.1
-	done
-	[[ -n $port ]] || die "shuxiang printed no 'listening on http://127.0.0.1:PORT' line within 30 s"
-	sx=http://127.0.0.1:$port
-	jar=$tmp/cookies.txt
-	rm -f "$jar"
-	local code
-	code=$(curl -s -o "$tmp/login.json" -w '%{http_code}' -c "$jar" -H "Origin: $sx" \
-		-H 'Content-Type: application/json' \
-		--data "{\"login\":\"bench\",\"password\":\"$password\"}" "$sx/api/v1/auth/login") ||
-		die "curl login failed"
-	[[ $code == 200 ]] || die "login answered $code: $(cat "$tmp/login.json")"
-}
-api() { curl -s -S --max-time 60 -b "$jar" -H "Origin: $sx" "$@"; }
-hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$sx_pid/status"; }
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$sx_pid/status"; }
 # jfield KEY JSON: the first "KEY": scalar (the job's own keys come before its result's).
 jfield() { grep -o "\"$1\":[^,}]*" <<<"$2" | head -n 1 | cut -d: -f2- | tr -d '"'; }
 
