@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <libavutil/log.h>
+
 /* Written once by log_init() before threads start, read-only afterwards. */
 static enum log_level log_min = LOG_INFO;
 
@@ -51,4 +53,49 @@ void log_msg(enum log_level level, const char *fmt, ...)
 			*p = ' ';
 	/* One write per line so that lines of concurrent threads do not interleave. */
 	fprintf(stderr, "%s\n", line);
+}
+
+/*
+ * libav's own messages: errors only, one line each through our logger (its informational
+ * lines — a muxer opening every segment — would flood the log of a transcode). The callback
+ * may run on any thread; av_log_format_line2 keeps no state between calls here.
+ */
+#define LIBAV_LOG_PER_SECOND 5
+
+static void libav_log(void *avcl, int level, const char *fmt, va_list vl)
+{
+	/* A damaged stream makes a decoder complain about every packet: a few lines a second
+	 * per thread are kept, the rest counted. */
+	static _Thread_local time_t window;
+	static _Thread_local unsigned in_window, dropped;
+	char line[512];
+	int prefix = 1;
+	size_t n;
+	time_t now;
+
+	if (level > AV_LOG_ERROR)
+		return;
+	now = time(NULL);
+	if (now != window) {
+		if (dropped)
+			log_warn("libav dropped=%u (repeated messages)", dropped);
+		window = now;
+		in_window = dropped = 0;
+	}
+	if (++in_window > LIBAV_LOG_PER_SECOND) {
+		dropped++;
+		return;
+	}
+	if (av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &prefix) < 0)
+		return;
+	n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (n)
+		log_warn("libav message=\"%s\"", line);
+}
+
+void log_libav_install(void)
+{
+	av_log_set_callback(libav_log);
 }

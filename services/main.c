@@ -1,13 +1,10 @@
 /* shuxiang: one binary, subcommands. Wiring only. */
-#include <libavutil/log.h>
-#include <stdarg.h>
 #include <locale.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "commands.h"
 #include "log.h"
@@ -40,46 +37,6 @@ static void usage(FILE *f)
 	           "setting.\n");
 }
 
-/*
- * libav's own messages: errors only, one line each through our logger (its informational
- * lines — a muxer opening every segment — would flood the log of a transcode). The callback
- * may run on any thread; av_log_format_line2 keeps no state between calls here.
- */
-#define LIBAV_LOG_PER_SECOND 5
-
-static void libav_log(void *avcl, int level, const char *fmt, va_list vl)
-{
-	/* A damaged stream makes a decoder complain about every packet: a few lines a second
-	 * per thread are kept, the rest counted. */
-	static _Thread_local time_t window;
-	static _Thread_local unsigned in_window, dropped;
-	char line[512];
-	int prefix = 1;
-	size_t n;
-	time_t now;
-
-	if (level > AV_LOG_ERROR)
-		return;
-	now = time(NULL);
-	if (now != window) {
-		if (dropped)
-			log_warn("libav dropped=%u (repeated messages)", dropped);
-		window = now;
-		in_window = dropped = 0;
-	}
-	if (++in_window > LIBAV_LOG_PER_SECOND) {
-		dropped++;
-		return;
-	}
-	if (av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &prefix) < 0)
-		return;
-	n = strlen(line);
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	if (n)
-		log_warn("libav message=\"%s\"", line);
-}
-
 int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "C.UTF-8");
@@ -90,7 +47,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shuxiang: libsodium failed to start\n");
 		return 1;
 	}
-	av_log_set_callback(libav_log);
+	log_libav_install();
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		usage(argc < 2 ? stderr : stdout);
