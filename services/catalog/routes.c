@@ -178,6 +178,7 @@ static int h_search(void *ctx, struct http_req *req, struct http_resp *resp)
 	sr.q = sr.q ? sr.q : "";
 	sr.offset = offset;
 	sr.limit = (int)limit;
+	sr.now = (long long)app->now();
 	if ((rc = app_db(app, &db)))
 		return rc;
 	rc = search_run(db, &sr, &out, msg, sizeof(msg));

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "catalog/isbn.h"
 #include "catalog/resource.h"
@@ -1036,7 +1035,7 @@ int search_run(struct db *db, const struct search_request *req, json_t **out, ch
 	}
 	if (rc)
 		goto out;
-	rank(&hits, q.folded, (long long)time(NULL));
+	rank(&hits, q.folded, req->now);
 	items = json_array();
 	end = (size_t)req->offset + (size_t)req->limit;
 	for (size_t i = (size_t)req->offset; i < hits.n && i < end; i++) {

@@ -40,6 +40,7 @@ struct search_request {
 	const char *language; /* language tag prefix ("zh") or NULL */
 	long long offset;     /* from the cursor */
 	int limit;            /* 1..SEARCH_MAX_LIMIT */
+	long long now;        /* the app's clock (ranking favours titles of the last 90 days) */
 };
 
 /*
