@@ -42,9 +42,9 @@ static const char meta_sql[] =
     "LEFT JOIN category c ON c.id = r.category_id "
     "WHERE resource_fts MATCH ?1" FILTERS " ORDER BY bm25(resource_fts, " META_WEIGHTS
     ") LIMIT 500";
+/* As the endpoint's since it makes snippets only for the page shown (search.c make_snippet). */
 static const char passage_sql[] =
-    "SELECT p.resource_id, bm25(passage_fts), "
-    "snippet(passage_fts, 0, '" MARK_OPEN "', '" MARK_CLOSE "', '…', 24), p.href, "
+    "SELECT p.resource_id, bm25(passage_fts), p.id, p.href, "
     "p.offset, " HIT_COLUMNS " FROM passage_fts JOIN passage p ON p.id = passage_fts.rowid "
     "JOIN resource r ON r.id = p.resource_id LEFT JOIN category c ON c.id = r.category_id "
     "WHERE passage_fts MATCH ?1" FILTERS " ORDER BY rank LIMIT 300";
